@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * karena: private header shared by the module's files.
+ *
+ * Glossary
+ *   page      one PAGE_SIZE page of the arena; each has a descriptor kept
+ *             outside the page (struct ka_page_desc), never inside it.
+ *   chunk     2^max_order physically contiguous pages taken from the
+ *             kernel with alloc_pages() at load; a top-level buddy block.
+ *   block     2^order contiguous, naturally aligned pages inside a chunk;
+ *             the unit the buddy layer hands out.  Its first page is the
+ *             block head.
+ *   order     log2 of a block's size in pages.
+ *   slab      a block owned by a slab cache and cut into objects.
+ *   object    one fixed-size allocation carved from a slab.
+ *   magazine  a per-CPU stack of free objects in front of a cache's slabs
+ *             (Bonwick & Adams 2001).
+ *   depot     a cache's reserve of full and empty magazines.
+ *   client    one open file of /dev/karena; owns user caches and blocks.
+ *
+ * Lock order (outer first)
+ *   1. karena_lock                  module-wide lists (caches, clients)
+ *   2. client->lock                 one client's caches, blocks, window
+ *   3. cache->lock                  one cache's slab lists and depot
+ *   4. arena->lock                  the buddy free lists
+ *   Per-CPU page lists and magazines are protected by disabling
+ *   preemption/IRQs on their CPU (local_lock) and nest inside 3 and 4.
+ */
+#ifndef KARENA_INTERNAL_H
+#define KARENA_INTERNAL_H
+
+#include <linux/debugfs.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "karena.h"
+
+/* Module parameters (main.c); validated once at load, read-only after. */
+extern unsigned int karena_arena_mb;
+extern unsigned int karena_max_order;
+extern unsigned int karena_dev_mode;
+
+/* Root of /sys/kernel/debug/karena/ (debugfs.c); may be an error pointer. */
+extern struct dentry *karena_debugfs_root;
+
+int karena_check_params(unsigned int arena_mb, unsigned int max_order,
+			unsigned int dev_mode);
+
+int karena_debugfs_init(void);
+void karena_debugfs_exit(void);
+
+int karena_device_init(void);
+void karena_device_exit(void);
+
+#endif /* KARENA_INTERNAL_H */
