@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# karena: thin wrapper around Kbuild, the userspace build and the test VM.
+#
+#   make                 karena.ko (and karena_test.ko if KDIR has KUnit)
+#   make userspace       libkarena, tools and the selftest programs
+#   make demo            boot the stock kernel in a VM and show karena working
+#   make check           every test on both kernels (the CI command)
+#   make kunit           only the KUnit suites, on the debug kernel
+#   make selftests       only the kselftest programs, on KERNEL (debug)
+#   make lint            W=1 C=2, checkpatch --strict, kernel-doc
+#   make vm-shell        an interactive shell in the VM (KERNEL=debug|stock)
+#   make clean
+#
+# Knobs (all overridable): KDIR, KERNEL, VM_MEM, VM_CPUS, VM_TIMEOUT,
+# KUNIT_FILTER (glob of suite names), KARENA_CACHE.
+
+KERNEL ?= debug
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	  $(shell bash tests/vm/kdir.sh stock 2>/dev/null))
+VM_MEM ?= 2048
+VM_CPUS ?= 2
+VM_TIMEOUT ?= 900
+export VM_MEM VM_CPUS VM_TIMEOUT KUNIT_FILTER KARENA_CACHE
+
+V ?= 0
+
+.PHONY: all modules userspace demo check kunit selftests lint vm-shell \
+	kernel clean
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) V=$(V) modules
+
+userspace:
+	$(MAKE) -C userspace
+	$(MAKE) -C tests/selftests
+
+# The debug kernel, built once per machine into the cache.
+kernel:
+	bash tests/vm/build-kernel.sh >/dev/null
+
+demo:
+	bash tests/vm/demo.sh
+
+check:
+	bash tests/vm/check.sh
+
+kunit:
+	bash tests/vm/check.sh --only kunit --kernels debug
+
+selftests:
+	bash tests/vm/check.sh --only selftests --kernels $(KERNEL)
+
+lint:
+	bash tests/lint.sh
+
+vm-shell:
+	bash tests/vm/build-modules.sh $(KERNEL) >/dev/null
+	bash tests/vm/run.sh --kernel $(KERNEL) --shell
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C userspace clean
+	-$(MAKE) -C tests/selftests clean
+	rm -rf build

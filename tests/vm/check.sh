@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: lint, build against both kernels, then boot each kernel in a
+# VM and run every test phase there with the oracle after each.  Ends with
+# a per-kernel/per-suite table and the line "N passed, N failed, N skipped".
+#
+# Usage: tests/vm/check.sh [--only "PHASES"] [--kernels "debug stock"]
+#   PHASES: lifecycle kunit selftests (default: all; --only skips lint)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+phases="lifecycle kunit selftests"
+kernels="debug stock"
+lint=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--only) phases=$2; lint=0; shift 2 ;;
+	--kernels) kernels=$2; shift 2 ;;
+	*) die "check.sh: unknown argument $1" ;;
+	esac
+done
+
+out=$KARENA_BUILD/check
+rm -rf "$out"
+mkdir -p "$out/host"
+host_tap=$out/host/build.tap
+: >"$host_tap"
+t0=$(date +%s)
+
+# Record a host-side step as one TAP result; its output is kept on failure.
+step() {
+	local name=$1 log
+	shift
+	log=$out/host/$(tr ' /' '__' <<<"$name").log
+	say "$name"
+	if "$@" >"$log" 2>&1; then
+		echo "ok - $name" >>"$host_tap"
+		return 0
+	fi
+	echo "not ok - $name" >>"$host_tap"
+	tail -n 60 "$log" >&2
+	return 1
+}
+
+ensure_deps
+if [ $lint -eq 1 ] || [[ " $kernels " == *" debug "* ]]; then
+	step "debug kernel" bash "$KARENA_TOP/tests/vm/build-kernel.sh"
+fi
+if [ $lint -eq 1 ]; then
+	step "make lint" bash "$KARENA_TOP/tests/lint.sh"
+fi
+step "userspace build" make -C "$KARENA_TOP" userspace
+for k in $kernels; do
+	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" || continue
+	say "booting the $k kernel: $phases"
+	mkdir -p "$out/$k"
+	(cd "$KARENA_TOP" && bash tests/vm/run.sh --kernel "$k" --results "$out/$k" \
+		-- bash tests/vm/guest-check.sh $phases)
+	rc=$?
+	echo "$k kernel VM: $(cat "$out/$k/vm-seconds" 2>/dev/null || echo '?') s" >>"$out/host/times"
+	if [ $rc -ge 124 ] || [ ! -s "$out/$k/oracle.tap" ]; then
+		echo "not ok - VM run on the $k kernel (rc $rc, console: $out/$k/console.log)" >>"$out/$k/vm.tap"
+	fi
+done
+
+echo
+cat "$out/host/times" 2>/dev/null
+echo "total: $(($(date +%s) - t0)) s"
+summary=$(find "$out" -name '*.tap' | sort | xargs awk -f "$KARENA_TOP/tests/vm/summarize.awk")
+echo "$summary"
+tail -n 1 <<<"$summary" | grep -q ' 0 failed' && exit 0
+exit 1

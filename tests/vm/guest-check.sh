@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Inside the test VM: run the requested test phases on the booted kernel,
+# each writing TAP or KTAP to $KARENA_RESULTS/<phase>.tap, with the oracle
+# after every phase (results in oracle.tap).
+#
+# Usage (from check.sh through run.sh): guest-check.sh PHASE...
+# Phases: lifecycle kunit selftests
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+kernel=${KARENA_KERNEL:?}
+results=${KARENA_RESULTS:?}
+export KARENA_KO=$top/build/$kernel/module/karena.ko
+export KARENA_TEST_KO=$top/build/$kernel/tests/kunit/karena_test.ko
+export KARENA_SELFTESTS=$top/build/selftests
+oracle=$top/tests/vm/oracle.sh
+
+"$oracle" --init
+: >"$results/oracle.tap"
+echo "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print $2 / 1024 " MiB" }' /proc/meminfo)"
+
+check_oracle() {
+	"$oracle" "$@" >>"$results/oracle.tap" || tail -n 60 "$results/oracle.tap"
+}
+
+# Drop karena modules a failed phase may have left behind.
+unload_all() {
+	rmmod karena_test 2>/dev/null
+	rmmod karena 2>/dev/null
+	true
+}
+
+phase_lifecycle() {
+	bash "$top/tests/selftests/lifecycle.sh"
+}
+
+# KUnit suites run at insmod of karena_test.ko; their KTAP results are in
+# debugfs.  Only the karena_* suites are ours.
+phase_kunit() {
+	local d filter=${KUNIT_FILTER:-karena_*}
+	if [ ! -e /sys/kernel/debug/kunit ]; then
+		echo "1..0 # SKIP kernel has no KUnit"
+		return 0
+	fi
+	insmod "$KARENA_KO" || { echo "not ok 1 - insmod karena.ko"; return 1; }
+	insmod "$KARENA_TEST_KO" ${KUNIT_FILTER:+filter_glob="$KUNIT_FILTER"} ||
+		echo "not ok 1 - insmod karena_test.ko"
+	for d in /sys/kernel/debug/kunit/$filter; do
+		[ -r "$d/results" ] && cat "$d/results"
+	done
+	rmmod karena_test
+	rmmod karena || echo "not ok - rmmod karena after KUnit"
+}
+
+phase_selftests() {
+	local t name rc
+	insmod "$KARENA_KO" || { echo "not ok 1 - insmod karena.ko"; return 1; }
+	for t in "$KARENA_SELFTESTS"/*_test; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		echo "# selftest $name"
+		timeout 600 "$t" >"$results/selftest-$name.tap" 2>&1
+		rc=$?
+		[ $rc -eq 124 ] && echo "not ok - $name timed out" >>"$results/selftest-$name.tap"
+	done
+	rmmod karena || echo "not ok - rmmod karena after selftests"
+}
+
+status=0
+for phase in "$@"; do
+	echo "=== phase $phase on the $kernel kernel"
+	start=$(date +%s)
+	"phase_$phase" >"$results/$phase.tap" 2>&1 || status=1
+	for f in "$results/$phase.tap" "$results"/selftest-*.tap; do
+		[ -f "$f" ] || continue
+		[ "$phase" = selftests ] || [ "$f" = "$results/$phase.tap" ] || continue
+		grep -E '^ *(not )?ok |^ *# (Subtest|SKIP|FAIL|[a-z_]+: pass:)|Totals' "$f" | tail -n 400
+	done
+	unload_all
+	echo "    ($(($(date +%s) - start)) s)"
+	check_oracle "oracle after $phase ($kernel)"
+done
+check_oracle --final "oracle at the end ($kernel)" || status=1
+cat "$results/oracle.tap"
+exit $status

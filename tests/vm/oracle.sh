@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The oracle, run inside the test VM after every phase: the kernel must be
+# exactly as healthy as it was at boot.
+#
+#   oracle.sh --init          record the baseline (call once, first)
+#   oracle.sh [--final] NAME  check; prints one TAP line "ok/not ok - NAME"
+#                             and the offending lines; exit 1 on a hit
+#
+# Checks: no taint bits beyond O (out-of-tree), E (unsigned module) and N
+# (test module); lockdep still enabled; kmemleak finds nothing (--final
+# waits out kmemleak's 5 s minimum object age first); dmesg since the last
+# check free of BUG/WARNING/KASAN/UBSAN/lockdep/RCU-stall/... reports.
+set -uo pipefail
+
+state=/tmp/karena-oracle
+kml=/sys/kernel/debug/kmemleak
+allowed_taint=$(((1 << 12) | (1 << 13) | (1 << 18)))
+pattern='BUG:|WARNING:|KASAN:|KFENCE:|UBSAN:|Bad page (state|map)|Bad rss-counter|refcount_t:|possible (circular|recursive)|inconsistent lock|sleeping function called|unreferenced object|Objects remaining|general protection|Oops|Call Trace|rcu_.*detected stall|INFO: task .* blocked|lockdep|kernel BUG|list_(add|del) corruption|page allocation failure'
+
+if [ "${1:-}" = --init ]; then
+	mkdir -p "$state"
+	cat /proc/sys/kernel/tainted >"$state/taint"
+	dmesg | wc -l >"$state/dmesg-lines"
+	# Leaks reported before our first phase are the kernel's, not ours.
+	[ -w "$kml" ] && echo clear >"$kml"
+	exit 0
+fi
+
+final=0
+[ "${1:-}" = --final ] && { final=1; shift; }
+name=${1:-oracle}
+problems=()
+
+taint=$(cat /proc/sys/kernel/tainted)
+base=$(cat "$state/taint" 2>/dev/null || echo 0)
+new=$(((taint & ~base) & ~allowed_taint))
+[ $new -eq 0 ] || problems+=("new taint bits $(printf '%#x' $new) (tainted=$taint)")
+
+if [ -r /proc/lockdep_stats ] &&
+	! grep -Eq 'debug_locks: +1' /proc/lockdep_stats; then
+	problems+=("lockdep turned itself off (debug_locks: 0)")
+fi
+
+if [ -w "$kml" ]; then
+	[ $final -eq 1 ] && sleep 6
+	echo scan >"$kml"
+	leaks=$(cat "$kml")
+	[ -z "$leaks" ] || problems+=("kmemleak: $(grep -c 'unreferenced object' <<<"$leaks") unreferenced objects")
+fi
+
+from=$(cat "$state/dmesg-lines" 2>/dev/null || echo 0)
+lines=$(dmesg | tail -n +$((from + 1)))
+dmesg | wc -l >"$state/dmesg-lines"
+hits=$(grep -E "$pattern" <<<"$lines")
+[ -z "$hits" ] || problems+=("dmesg reports")
+
+if [ ${#problems[@]} -eq 0 ]; then
+	echo "ok - $name"
+	exit 0
+fi
+echo "not ok - $name"
+for p in "${problems[@]}"; do
+	echo "# oracle: $p"
+done
+[ -n "$hits" ] && { echo "# dmesg since the last check:"; sed 's/^/#   /' <<<"$lines" | tail -n 80; }
+[ -n "${leaks:-}" ] && sed 's/^/#   /' <<<"$leaks" | head -n 60
+exit 1
