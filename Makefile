@@ -13,15 +13,16 @@
 #   make clean
 #
 # Knobs (all overridable): KDIR, KERNEL, VM_MEM, VM_CPUS, VM_TIMEOUT,
-# KUNIT_FILTER (glob of suite names), KARENA_CACHE.
+# KARENA_CACHE (where the debug kernel is built).
 
 KERNEL ?= debug
+KARENA_BUILD ?= $(CURDIR)/build
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(shell bash tests/vm/kdir.sh stock 2>/dev/null))
-VM_MEM ?= 2048
+VM_MEM ?= 1024
 VM_CPUS ?= 2
 VM_TIMEOUT ?= 900
-export VM_MEM VM_CPUS VM_TIMEOUT KUNIT_FILTER KARENA_CACHE
+export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 
 V ?= 0
 
@@ -34,8 +35,8 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) V=$(V) modules
 
 userspace:
-	$(MAKE) -C userspace
-	$(MAKE) -C tests/selftests
+	$(MAKE) -C userspace O=$(KARENA_BUILD)/userspace
+	$(MAKE) -C tests/selftests O=$(KARENA_BUILD)/selftests
 
 # The debug kernel, built once per machine into the cache.
 kernel:
@@ -64,4 +65,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/selftests clean
-	rm -rf build
+	rm -rf $(KARENA_BUILD)

@@ -29,6 +29,7 @@ struct ka_arena;
  * @KA_PAGE_BUDDY: allocated through the page API (karena_alloc_pages()).
  * @KA_PAGE_SLAB: part of a slab of a kernel-side cache.
  * @KA_PAGE_USER: given to a /dev/karena client (page block or user slab).
+ * @KA_PAGE_NR_STATES: number of states (for per-state counters).
  *
  * Every page of a block carries the block's state; only the head carries
  * the order and %KA_DESC_HEAD.

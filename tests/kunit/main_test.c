@@ -30,6 +30,7 @@ static void param_case_desc(const struct param_case *c, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->what);
 }
+
 KUNIT_ARRAY_PARAM(param, param_cases, param_case_desc);
 
 static void params_validated_at_load(struct kunit *test)

@@ -15,6 +15,11 @@ src=$(ksrc_dir)
 out=$(debug_kdir)
 frag="$KARENA_TOP/tests/vm/debug.config"
 
+# One build at a time per machine: others wait here, then find it built.
+mkdir -p "$KARENA_CACHE"
+exec 9>"$KARENA_CACHE/kernel-build.lock"
+flock 9
+
 if [ -f "$out/.karena-built" ]; then
 	echo "$out"
 	exit 0

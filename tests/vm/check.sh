@@ -50,7 +50,7 @@ fi
 if [ $lint -eq 1 ]; then
 	step "make lint" bash "$KARENA_TOP/tests/lint.sh"
 fi
-step "userspace build" make -C "$KARENA_TOP" userspace
+step "userspace build" make -C "$KARENA_TOP" userspace KARENA_BUILD="$KARENA_BUILD"
 for k in $kernels; do
 	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" || continue
 	say "booting the $k kernel: $phases"

@@ -48,7 +48,8 @@ rm -f "$results/rc" "$results/output.log"
 # The command, run by the guest's init through bash.
 {
 	echo "cd $(printf '%q' "$PWD") || exit 125"
-	echo "export KARENA_KERNEL=$kernel KARENA_RESULTS=$(printf '%q' "$results")"
+	echo "export KARENA_KERNEL=$kernel KARENA_RESULTS=$(printf '%q' "$results")" \
+		"KARENA_BUILD=$(printf '%q' "$KARENA_BUILD")"
 	if [ $shell -eq 1 ]; then
 		echo 'exec bash -i </dev/console >/dev/console 2>&1'
 	else
