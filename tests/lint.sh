@@ -45,5 +45,25 @@ for f in $(grep -l '^/\*\*' $files); do
 	fi
 done
 
+say "uapi: C90, no holes"
+tmp=$(mktemp -d)
+printf '#include "karena.h"\n' >"$tmp/uapi.c"
+if ! gcc -std=c90 -pedantic -Wall -Wextra -Werror -g -I uapi -c -o "$tmp/uapi.o" "$tmp/uapi.c"; then
+	fail=1
+else
+	# Instantiate every struct so that pahole sees it.
+	for s in $(grep -o '^struct karena_[a-z_]*' uapi/karena.h | sort -u | cut -d' ' -f2); do
+		echo "struct $s v_$s;"
+	done >>"$tmp/uapi.c"
+	gcc -g -I uapi -c -o "$tmp/uapi.o" "$tmp/uapi.c" || fail=1
+	holes=$(pahole "$tmp/uapi.o" | grep -B20 -E 'hole|padding:' | grep -E '^struct|hole|padding')
+	if [ -n "$holes" ]; then
+		echo "uapi structs with implicit holes or padding:"
+		echo "$holes"
+		fail=1
+	fi
+fi
+rm -rf "$tmp"
+
 [ $fail -eq 0 ] && say "lint clean"
 exit $fail
