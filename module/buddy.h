@@ -25,7 +25,8 @@ struct ka_arena;
 /**
  * enum ka_page_state - what an arena page is used for.
  * @KA_PAGE_FREE: on a buddy free list (head) or inside a free block.
- * @KA_PAGE_PCP: order-0 page parked on a per-CPU page list.
+ * @KA_PAGE_PCP: part of a free low-order block parked on a per-CPU page
+ *	list (orders below KA_PCP_ORDERS); does not merge until drained.
  * @KA_PAGE_BUDDY: allocated through the page API (karena_alloc_pages()).
  * @KA_PAGE_SLAB: part of a slab of a kernel-side cache.
  * @KA_PAGE_USER: given to a /dev/karena client (page block or user slab).

@@ -16,6 +16,7 @@
 #include <linux/stat.h>
 #include <kunit/visibility.h>
 
+#include "buddy.h"
 #include "internal.h"
 
 unsigned int karena_arena_mb = 64;
@@ -85,13 +86,19 @@ static int __init karena_init(void)
 
 	karena_debugfs_init();
 
-	ret = karena_device_init();
+	ret = karena_buddy_init();
 	if (ret)
 		goto err_debugfs;
+
+	ret = karena_device_init();
+	if (ret)
+		goto err_buddy;
 
 	pr_info("version %s loaded\n", KARENA_VERSION);
 	return 0;
 
+err_buddy:
+	karena_buddy_exit();
 err_debugfs:
 	karena_debugfs_exit();
 	return ret;
@@ -100,6 +107,7 @@ err_debugfs:
 static void __exit karena_exit(void)
 {
 	karena_device_exit();
+	karena_buddy_exit();
 	karena_debugfs_exit();
 	pr_info("unloaded\n");
 }
