@@ -1478,12 +1478,14 @@ TEST_F(bulk, alloc_full_batch_gives_distinct_aligned_zeroed_objects)
 			TH_LOG("object %u at %#llx", i, (unsigned long long)off);
 		memset(self->c.win + off, 0xa5, 48);
 	}
-	for (i = 0; i < done; i++)
-		for (j = i + 1; j < done; j++)
+	for (i = 0; i < done; i++) {
+		for (j = i + 1; j < done; j++) {
 			ASSERT_LE(48U, self->offs[i] > self->offs[j] ?
 				  self->offs[i] - self->offs[j] :
 				  self->offs[j] - self->offs[i])
 				TH_LOG("objects %u and %u overlap", i, j);
+		}
+	}
 }
 
 TEST_F(bulk, free_count_zero_is_einval)
@@ -1755,9 +1757,10 @@ TEST_F(uapi, pages_alloc_order_huge_is_einval)
 	unsigned int k;
 	__u64 off;
 
-	for (k = 0; k < ARRAY_SIZE(orders); k++)
+	for (k = 0; k < ARRAY_SIZE(orders); k++) {
 		EXPECT_EQ(-EINVAL, kt_pages_alloc(self->c.fd, orders[k], &off))
 			TH_LOG("order %#x", orders[k]);
+	}
 }
 
 TEST_F(uapi, pages_alloc_offset_nonzero_is_einval)
