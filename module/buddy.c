@@ -318,6 +318,7 @@ static bool ka_pcp_enabled(struct ka_arena *arena, unsigned int order,
 /* Lock this CPU's lists; the task stays on this CPU until unlock. */
 static struct ka_pcp *ka_pcp_lock(struct ka_arena *arena,
 				  unsigned long *flags)
+	__acquires(&arena->pcp->lock)
 {
 	struct ka_pcp *pcp;
 
@@ -328,6 +329,7 @@ static struct ka_pcp *ka_pcp_lock(struct ka_arena *arena,
 }
 
 static void ka_pcp_unlock(struct ka_pcp *pcp, unsigned long flags)
+	__releases(&pcp->lock)
 {
 	spin_unlock_irqrestore(&pcp->lock, flags);
 	preempt_enable();
@@ -467,14 +469,19 @@ EXPORT_SYMBOL_IF_KUNIT(ka_drain_pcp);
  * Context: Process context; returns with IRQs disabled.
  */
 void ka_pcp_lock_all(struct ka_arena *arena, unsigned long *flags)
+	__acquires(&arena->pcp->lock)
 {
 	unsigned int cpu;
 
 	lockdep_assert_held(&arena->validate_lock);
 	local_irq_save(*flags);
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		spin_lock_nest_lock(&per_cpu_ptr(arena->pcp, cpu)->lock,
 				    &arena->validate_lock);
+		/* For sparse: the loop's locks count as one, taken below. */
+		__release(&arena->pcp->lock);
+	}
+	__acquire(&arena->pcp->lock);
 }
 
 /**
@@ -485,11 +492,15 @@ void ka_pcp_lock_all(struct ka_arena *arena, unsigned long *flags)
  * Context: After ka_pcp_lock_all().
  */
 void ka_pcp_unlock_all(struct ka_arena *arena, unsigned long flags)
+	__releases(&arena->pcp->lock)
 {
 	unsigned int cpu;
 
-	for_each_possible_cpu(cpu)
+	__release(&arena->pcp->lock);
+	for_each_possible_cpu(cpu) {
+		__acquire(&arena->pcp->lock);
 		spin_unlock(&per_cpu_ptr(arena->pcp, cpu)->lock);
+	}
 	local_irq_restore(flags);
 }
 
@@ -913,20 +924,19 @@ static void ka_arena_init_lists(struct ka_arena *arena)
 }
 
 /**
- * ka_arena_create() - make an arena of chunks taken from the kernel.
- * @name: shown in messages and debugfs (truncated to 15 characters).
- * @nr_chunks: number of chunks.
- * @max_order: order of each chunk, at most MAX_ORDER - 1.
- *
- * Each chunk is one alloc_pages() call that fails quietly rather than
- * invoke the OOM killer.  If not all chunks can be had, the ones obtained
- * are given back, the shortfall is reported, and NULL is returned.
+ * __ka_arena_create() - ka_arena_create() with a simulated shortage.
+ * @name: as for ka_arena_create().
+ * @nr_chunks: as for ka_arena_create().
+ * @max_order: as for ka_arena_create().
+ * @chunk_limit: act as if the kernel had no more than this many chunks
+ *	to give (tests of the shortfall path); UINT_MAX for no limit.
  *
  * Context: Process context; sleeps.
- * Return: the arena, every page free, or NULL (bad arguments or no memory).
+ * Return: as for ka_arena_create().
  */
-struct ka_arena *ka_arena_create(const char *name, unsigned int nr_chunks,
-				 unsigned int max_order)
+struct ka_arena *__ka_arena_create(const char *name, unsigned int nr_chunks,
+				   unsigned int max_order,
+				   unsigned int chunk_limit)
 {
 	unsigned long chunk_kib;
 	struct ka_arena *arena;
@@ -955,10 +965,11 @@ struct ka_arena *ka_arena_create(const char *name, unsigned int nr_chunks,
 		goto err_meta;
 
 	for (got = 0; got < nr_chunks; got++) {
-		struct page *page;
+		struct page *page = NULL;
 
-		page = alloc_pages(GFP_KERNEL | __GFP_NOWARN |
-				   __GFP_RETRY_MAYFAIL, max_order);
+		if (got < chunk_limit)
+			page = alloc_pages(GFP_KERNEL | __GFP_NOWARN |
+					   __GFP_RETRY_MAYFAIL, max_order);
 		if (!page)
 			break;
 		arena->chunks[got].page = page;
@@ -995,6 +1006,26 @@ err_meta:
 	kfree(arena);
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(__ka_arena_create);
+
+/**
+ * ka_arena_create() - make an arena of chunks taken from the kernel.
+ * @name: shown in messages and debugfs (truncated to 15 characters).
+ * @nr_chunks: number of chunks.
+ * @max_order: order of each chunk, at most MAX_ORDER - 1.
+ *
+ * Each chunk is one alloc_pages() call that fails quietly rather than
+ * invoke the OOM killer.  If not all chunks can be had, the ones obtained
+ * are given back, the shortfall is reported, and NULL is returned.
+ *
+ * Context: Process context; sleeps.
+ * Return: the arena, every page free, or NULL (bad arguments or no memory).
+ */
+struct ka_arena *ka_arena_create(const char *name, unsigned int nr_chunks,
+				 unsigned int max_order)
+{
+	return __ka_arena_create(name, nr_chunks, max_order, UINT_MAX);
+}
 EXPORT_SYMBOL_IF_KUNIT(ka_arena_create);
 
 static const char * const ka_state_name[KA_PAGE_NR_STATES] = {
@@ -1018,8 +1049,17 @@ const char *ka_page_state_name(unsigned int state)
 }
 EXPORT_SYMBOL_IF_KUNIT(ka_page_state_name);
 
-/* Say what is still allocated: totals per state and the first blocks. */
-static void ka_report_leaks(struct ka_arena *arena)
+/**
+ * ka_arena_report_leaks() - say what is still allocated in an arena.
+ * @arena: the arena.
+ *
+ * Reports the pages still allocated per state and the first blocks
+ * (chunk, page, order, state, hashed owner).
+ *
+ * Context: Process context, nothing else using @arena.
+ * Return: the number of pages still allocated (0: nothing reported).
+ */
+unsigned long ka_arena_report_leaks(struct ka_arena *arena)
 {
 	unsigned long i, blocks = 0, pages = 0;
 	unsigned int shown = 0;
@@ -1033,7 +1073,7 @@ static void ka_report_leaks(struct ka_arena *arena)
 		pages += 1UL << d->order;
 	}
 	if (!blocks)
-		return;
+		return 0;
 	pr_err("arena %s: %lu pages in %lu blocks still allocated at destroy (buddy %ld, slab %ld, user %ld); the chunks go back to the kernel anyway\n",
 	       arena->name, pages, blocks,
 	       atomic_long_read(&arena->nr_state[KA_PAGE_BUDDY]),
@@ -1050,7 +1090,9 @@ static void ka_report_leaks(struct ka_arena *arena)
 		       ka_page_state_name(d->state), d->owner);
 		shown++;
 	}
+	return pages;
 }
+EXPORT_SYMBOL_IF_KUNIT(ka_arena_report_leaks);
 
 /**
  * ka_arena_destroy() - give an arena's chunks back to the kernel.
@@ -1071,7 +1113,7 @@ void ka_arena_destroy(struct ka_arena *arena)
 						    &arena->cpuhp_node);
 	ka_drain_pcp(arena);
 	ka_arena_validate(arena);
-	ka_report_leaks(arena);
+	ka_arena_report_leaks(arena);
 	ka_free_chunks(arena, arena->nr_chunks);
 	free_percpu(arena->pcp);
 	kvfree(arena->desc);
@@ -1129,7 +1171,7 @@ err_cpuhp:
  */
 void karena_buddy_exit(void)
 {
-	ka_arena_debugfs_exit();
+	ka_arena_debugfs_exit(karena_arena);
 	ka_arena_destroy(karena_arena);
 	karena_arena = NULL;
 	cpuhp_remove_multi_state(ka_cpuhp_state);

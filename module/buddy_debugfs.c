@@ -10,6 +10,8 @@
  *   order_stats     per-order counters (a table)
  *   pcp             per-CPU page list counters (a table)
  *   validate        write 1 to run ka_arena_validate() (result in dmesg)
+ *   hold            root-only knob that allocates blocks from the arena
+ *                   and holds them, for demonstrations and teaching
  *   fail_page/      fault injection for allocations (fault-inject.rst)
  *
  * Documentation/buddy.rst shows each file with sample output and defines
@@ -23,11 +25,12 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <kunit/visibility.h>
 
 #include "buddy_internal.h"
 
 /* The files ka_arena_debugfs_init() made, removed at exit. */
-static struct dentry *ka_dentries[8];
+static struct dentry *ka_dentries[9];
 
 /* === Snapshots === */
 
@@ -88,14 +91,17 @@ DEFINE_SHOW_ATTRIBUTE(buddyinfo);
 
 /* === Fragmentation indices (mm/vmstat.c) === */
 
-struct ka_contig_info {
-	unsigned long free_pages;		/* F */
-	unsigned long free_blocks_total;	/* B */
-	unsigned long free_blocks_suitable;	/* S_j */
-};
-
-static void ka_fill_contig(const unsigned long *nr_free, unsigned int orders,
-			   unsigned int order, struct ka_contig_info *info)
+/**
+ * ka_fill_contig() - the inputs of the fragmentation indices for one order.
+ * @nr_free: free blocks per order, @orders entries.
+ * @orders: number of orders (max_order + 1).
+ * @order: the order j asked about.
+ * @info: filled with F, B and S_j as mm/vmstat.c defines them.
+ *
+ * Context: Any context.
+ */
+void ka_fill_contig(const unsigned long *nr_free, unsigned int orders,
+		    unsigned int order, struct ka_contig_info *info)
 {
 	unsigned int o;
 
@@ -107,10 +113,19 @@ static void ka_fill_contig(const unsigned long *nr_free, unsigned int orders,
 			info->free_blocks_suitable += nr_free[o] << (o - order);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(ka_fill_contig);
 
-/* U_j * 1000 = (F - S_j * 2^j) * 1000 / F; 1000 if F = 0. */
-static int ka_unusable_index(unsigned int order,
-			     const struct ka_contig_info *info)
+/**
+ * ka_unusable_index() - the unusable free space index, times 1000.
+ * @order: the order j.
+ * @info: from ka_fill_contig().
+ *
+ * U_j = (F - S_j * 2^j) / F, or 1 if nothing is free (mm/vmstat.c).
+ *
+ * Context: Any context.
+ * Return: U_j * 1000, 0..1000.
+ */
+int ka_unusable_index(unsigned int order, const struct ka_contig_info *info)
 {
 	if (!info->free_pages)
 		return 1000;
@@ -118,10 +133,22 @@ static int ka_unusable_index(unsigned int order,
 			  (info->free_blocks_suitable << order)) * 1000ULL,
 			 info->free_pages);
 }
+EXPORT_SYMBOL_IF_KUNIT(ka_unusable_index);
 
-/* FI_j * 1000: 0 if B = 0, -1000 if S_j > 0, else 1000 - (1000 + F*1000/R)/B. */
-static int ka_extfrag_index(unsigned int order,
-			    const struct ka_contig_info *info)
+/**
+ * ka_extfrag_index() - the fragmentation index, times 1000.
+ * @order: the order j.
+ * @info: from ka_fill_contig().
+ *
+ * As __fragmentation_index() in mm/vmstat.c: 0 if nothing is free, -1 if
+ * a block of order j is free (the allocation would succeed), else
+ * 1 - (1 + F / 2^j) / B.  Near 0: too little memory; near 1: too
+ * fragmented.
+ *
+ * Context: Any context.
+ * Return: FI_j * 1000, -1000 or 0..1000.
+ */
+int ka_extfrag_index(unsigned int order, const struct ka_contig_info *info)
 {
 	unsigned long requested = 1UL << order;
 
@@ -133,6 +160,7 @@ static int ka_extfrag_index(unsigned int order,
 						 requested),
 				info->free_blocks_total);
 }
+EXPORT_SYMBOL_IF_KUNIT(ka_extfrag_index);
 
 static int ka_index_show(struct seq_file *m, bool extfrag)
 {
@@ -328,6 +356,114 @@ static const struct file_operations validate_fops = {
 	.llseek	= no_llseek,
 };
 
+/* === hold: allocate by hand === */
+
+/*
+ * Blocks allocated through the hold file, linked through their head
+ * descriptor's lru (the owner's link while allocated) and owned by
+ * &ka_hold_list.  All three are protected by ka_hold_lock.
+ */
+static DEFINE_MUTEX(ka_hold_lock);
+static LIST_HEAD(ka_hold_list);
+static unsigned long ka_hold_blocks, ka_hold_pages;
+
+static int ka_hold_alloc(struct ka_arena *arena, unsigned int order,
+			 unsigned long count)
+{
+	unsigned long i;
+
+	lockdep_assert_held(&ka_hold_lock);
+	for (i = 0; i < count; i++) {
+		struct page *page = ka_alloc_pages(arena, 0, order);
+
+		if (!page)
+			return -ENOMEM;
+		ka_block_set_owner(arena, page, KA_PAGE_BUDDY, &ka_hold_list);
+		list_add_tail(&ka_page_desc(arena, page)->lru, &ka_hold_list);
+		ka_hold_blocks++;
+		ka_hold_pages += 1UL << order;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Free every @nth held block, the first included; then drain the lists. */
+static void ka_hold_free(struct ka_arena *arena, unsigned long nth)
+{
+	struct ka_page_desc *d, *tmp;
+	unsigned long i = 0;
+
+	lockdep_assert_held(&ka_hold_lock);
+	list_for_each_entry_safe(d, tmp, &ka_hold_list, lru) {
+		unsigned int order = d->order;
+
+		if (i++ % nth)
+			continue;
+		list_del(&d->lru);
+		ka_hold_blocks--;
+		ka_hold_pages -= 1UL << order;
+		ka_free_pages(arena, ka_desc_page(arena, d), order);
+		cond_resched();
+	}
+	ka_drain_pcp(arena);
+}
+
+static int hold_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&ka_hold_lock);
+	seq_printf(m, "blocks=%lu\npages=%lu\n", ka_hold_blocks,
+		   ka_hold_pages);
+	mutex_unlock(&ka_hold_lock);
+	return 0;
+}
+
+static int hold_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, hold_show, inode->i_private);
+}
+
+/* "alloc ORDER COUNT", "free" or "free_every N". */
+static ssize_t hold_write(struct file *file, const char __user *ubuf,
+			  size_t count, loff_t *ppos)
+{
+	struct ka_arena *arena = file_inode(file)->i_private;
+	unsigned long n;
+	unsigned int order;
+	char buf[48];
+	int ret = -EINVAL;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+
+	mutex_lock(&ka_hold_lock);
+	if (sscanf(buf, "alloc %u %lu", &order, &n) == 2) {
+		if (order <= arena->max_order && n && n <= arena->nr_pages)
+			ret = ka_hold_alloc(arena, order, n);
+	} else if (sscanf(buf, "free_every %lu", &n) == 1) {
+		if (n) {
+			ka_hold_free(arena, n);
+			ret = 0;
+		}
+	} else if (!strcmp(strim(buf), "free")) {
+		ka_hold_free(arena, 1);
+		ret = 0;
+	}
+	mutex_unlock(&ka_hold_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations hold_fops = {
+	.owner		= THIS_MODULE,
+	.open		= hold_open,
+	.read		= seq_read,
+	.write		= hold_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
+
 /**
  * ka_arena_debugfs_init() - add an arena's files to a debugfs directory.
  * @arena: the arena; outlives the files (ka_arena_debugfs_exit() first).
@@ -354,16 +490,19 @@ void ka_arena_debugfs_init(struct ka_arena *arena, struct dentry *parent)
 	*d++ = debugfs_create_file("pcp", 0444, parent, arena, &pcp_fops);
 	*d++ = debugfs_create_file("validate", 0200, parent, arena,
 				   &validate_fops);
+	*d++ = debugfs_create_file("hold", 0600, parent, arena, &hold_fops);
 	*d++ = ka_fail_debugfs(arena, parent);
 }
 
 /**
- * ka_arena_debugfs_exit() - remove the files ka_arena_debugfs_init() made.
+ * ka_arena_debugfs_exit() - remove the files ka_arena_debugfs_init() made
+ * and free the blocks held through the hold file.
+ * @arena: the arena given to ka_arena_debugfs_init().
  *
  * Context: Process context; no file can be open (each holds a module
  * reference).
  */
-void ka_arena_debugfs_exit(void)
+void ka_arena_debugfs_exit(struct ka_arena *arena)
 {
 	unsigned int i;
 
@@ -371,4 +510,7 @@ void ka_arena_debugfs_exit(void)
 		debugfs_remove(ka_dentries[i]);
 		ka_dentries[i] = NULL;
 	}
+	mutex_lock(&ka_hold_lock);
+	ka_hold_free(arena, 1);
+	mutex_unlock(&ka_hold_lock);
 }

@@ -91,7 +91,7 @@ struct ka_order_stats {
  * @drains: batches or whole lists given back to the free lists.
  */
 struct ka_pcp {
-	spinlock_t lock;
+	spinlock_t lock;	/* see the lock order above */
 	struct list_head list[KA_PCP_ORDERS];
 	unsigned int count[KA_PCP_ORDERS];
 	unsigned long hits;
@@ -135,7 +135,7 @@ struct ka_arena {
 	struct ka_chunk *chunks;
 	struct ka_page_desc *desc;
 
-	spinlock_t lock;
+	spinlock_t lock;	/* see the lock order above */
 	struct list_head free_list[KA_MAX_ORDER + 1];
 	unsigned long nr_free_blocks[KA_MAX_ORDER + 1];
 	unsigned long nr_free;
@@ -151,7 +151,7 @@ struct ka_arena {
 	unsigned long bad_reported;
 	atomic_long_t validate_runs;
 	atomic_long_t validate_failures;
-	struct mutex validate_lock;
+	struct mutex validate_lock;	/* see the lock order above */
 
 	struct hlist_node cpuhp_node;
 #ifdef CONFIG_FAULT_INJECTION
@@ -232,16 +232,41 @@ static inline unsigned int ka_desc_chunk(const struct ka_arena *arena,
 }
 
 struct page *ka_desc_page(struct ka_arena *arena, struct ka_page_desc *desc);
-void ka_pcp_lock_all(struct ka_arena *arena, unsigned long *flags);
-void ka_pcp_unlock_all(struct ka_arena *arena, unsigned long flags);
+void ka_pcp_lock_all(struct ka_arena *arena, unsigned long *flags)
+	__acquires(&arena->pcp->lock);
+void ka_pcp_unlock_all(struct ka_arena *arena, unsigned long flags)
+	__releases(&arena->pcp->lock);
 unsigned long ka_arena_pcp_pages(struct ka_arena *arena);
 const char *ka_page_state_name(unsigned int state);
+
+unsigned long ka_arena_report_leaks(struct ka_arena *arena);
+struct ka_arena *__ka_arena_create(const char *name, unsigned int nr_chunks,
+				   unsigned int max_order,
+				   unsigned int chunk_limit);
 
 /* buddy_validate.c */
 int ka_arena_validate_locked(struct ka_arena *arena, unsigned long *seen);
 
 /* buddy_debugfs.c */
+
+/**
+ * struct ka_contig_info - inputs of the fragmentation indices (mm/vmstat.c).
+ * @free_pages: F, pages in free blocks.
+ * @free_blocks_total: B, free blocks of any order.
+ * @free_blocks_suitable: S_j, blocks of order j that the free blocks of
+ *	order >= j could be split into.
+ */
+struct ka_contig_info {
+	unsigned long free_pages;
+	unsigned long free_blocks_total;
+	unsigned long free_blocks_suitable;
+};
+
+void ka_fill_contig(const unsigned long *nr_free, unsigned int orders,
+		    unsigned int order, struct ka_contig_info *info);
+int ka_unusable_index(unsigned int order, const struct ka_contig_info *info);
+int ka_extfrag_index(unsigned int order, const struct ka_contig_info *info);
 void ka_arena_debugfs_init(struct ka_arena *arena, struct dentry *parent);
-void ka_arena_debugfs_exit(void);
+void ka_arena_debugfs_exit(struct ka_arena *arena);
 
 #endif /* KARENA_BUDDY_INTERNAL_H */

@@ -71,7 +71,7 @@ static void ka_check_listed(struct ka_vctx *v, struct ka_page_desc *d,
 
 	if (!(d->flags & KA_DESC_HEAD) || d->order != order ||
 	    d->state != state) {
-		ka_problem(v, "%s: chunk %u page %lu: head=%d order %u state %u, expected a head of order %u state %u",
+		ka_problem(v, "%s: chunk %u page %lu: head %d order %u state %u, want head %u %u",
 			   list, chunk, idx, !!(d->flags & KA_DESC_HEAD),
 			   d->order, d->state, order, state);
 		return;
@@ -86,10 +86,10 @@ static void ka_check_listed(struct ka_vctx *v, struct ka_page_desc *d,
 			ka_problem(v, "%s: chunk %u page %lu is on a list twice (overlap)",
 				   list, chunk, idx + i);
 		if (i && (d[i].flags & KA_DESC_HEAD))
-			ka_problem(v, "%s: chunk %u page %lu: a head inside the block at page %lu",
+			ka_problem(v, "%s: chunk %u page %lu: a head inside block %lu",
 				   list, chunk, idx + i, idx);
 		if (d[i].state != state)
-			ka_problem(v, "%s: chunk %u page %lu: state %u inside a block of state %u",
+			ka_problem(v, "%s: chunk %u page %lu: state %u in a block of %u",
 				   list, chunk, idx + i, d[i].state, state);
 	}
 	if (state == KA_PAGE_FREE && order < arena->max_order) {
@@ -98,7 +98,7 @@ static void ka_check_listed(struct ka_vctx *v, struct ka_page_desc *d,
 
 		if (bidx > idx && (b->flags & KA_DESC_HEAD) &&
 		    b->state == KA_PAGE_FREE && b->order == order)
-			ka_problem(v, "chunk %u: free buddies at pages %lu and %lu of order %u not merged",
+			ka_problem(v, "chunk %u: free buddies %lu and %lu of order %u unmerged",
 				   chunk, idx, bidx, order);
 	}
 }
@@ -201,10 +201,10 @@ static void ka_check_chunk(struct ka_vctx *v, unsigned int c)
 		listed = state == KA_PAGE_FREE || state == KA_PAGE_PCP;
 		for (j = 0; j < (1UL << order); j++) {
 			if (j && (d[j].flags & KA_DESC_HEAD))
-				ka_problem(v, "chunk %u page %lu: a head inside the block at page %lu",
+				ka_problem(v, "chunk %u page %lu: a head inside block %lu",
 					   c, i + j, i);
 			if (d[j].state != state)
-				ka_problem(v, "chunk %u page %lu: state %u inside a block of state %u",
+				ka_problem(v, "chunk %u page %lu: state %u in a block of %u",
 					   c, i + j, d[j].state, state);
 			if (test_bit(at + j, v->seen) != listed)
 				ka_problem(v, "chunk %u page %lu: a %s block %s",

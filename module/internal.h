@@ -22,9 +22,12 @@
  *   1. karena_lock                  module-wide lists (caches, clients)
  *   2. client->lock                 one client's caches, blocks, window
  *   3. cache->lock                  one cache's slab lists and depot
- *   4. arena->lock                  the buddy free lists
- *   Per-CPU page lists and magazines are protected by disabling
- *   preemption/IRQs on their CPU (local_lock) and nest inside 3 and 4.
+ *   4. arena->validate_lock (mutex) ka_arena_validate(), debugfs snapshots
+ *   5. pcp->lock                    one CPU's buddy page lists (IRQs off)
+ *   6. arena->lock                  the buddy free lists (IRQs off)
+ *   The buddy calls never sleep (4 aside) and may be made under 1-3;
+ *   see buddy_internal.h.  Magazines are protected by disabling
+ *   preemption/IRQs on their CPU (local_lock) and nest inside 3.
  */
 #ifndef KARENA_INTERNAL_H
 #define KARENA_INTERNAL_H

@@ -805,6 +805,74 @@ static void validate_detects_unmerged_buddies(struct kunit *test)
 	spin_unlock_irqrestore(&arena->lock, flags);
 }
 
+/* The create path gives back what it got when the kernel runs short. */
+static void buddy_create_gives_back_on_shortfall(struct kunit *test)
+{
+	struct ka_arena *arena;
+
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 2));
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 0));
+	arena = __ka_arena_create("kunit", 4, 3, 4);
+	KUNIT_ASSERT_NOT_NULL(test, arena);
+	test->priv = arena;
+	KUNIT_EXPECT_EQ(test, ka_arena_nr_pages(arena), 32UL);
+}
+
+/* What is still allocated at destroy is counted and reported. */
+static void destroy_reports_what_is_still_allocated(struct kunit *test)
+{
+	struct ka_arena *arena = kt_arena(test, 1, 4);
+	struct page *a, *b;
+	int owner;
+
+	KUNIT_EXPECT_EQ(test, ka_arena_report_leaks(arena), 0UL);
+	a = ka_alloc_pages(arena, 0, 2);
+	b = ka_alloc_pages(arena, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	ka_block_set_owner(arena, a, KA_PAGE_USER, &owner);
+	KUNIT_EXPECT_EQ(test, ka_arena_report_leaks(arena), 5UL);
+	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, a, 2), 0);
+	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, b, 0), 0);
+	KUNIT_EXPECT_EQ(test, ka_arena_report_leaks(arena), 0UL);
+}
+
+/* === Fragmentation indices: mm/vmstat.c's formulas === */
+
+static void kt_expect_indices(struct kunit *test, const unsigned long *nr_free,
+			      unsigned int orders, unsigned int order,
+			      int unusable, int extfrag)
+{
+	struct ka_contig_info info;
+
+	ka_fill_contig(nr_free, orders, order, &info);
+	KUNIT_EXPECT_EQ_MSG(test, ka_unusable_index(order, &info), unusable,
+			    "unusable index at order %u", order);
+	KUNIT_EXPECT_EQ_MSG(test, ka_extfrag_index(order, &info), extfrag,
+			    "fragmentation index at order %u", order);
+}
+
+static void frag_indices_match_kernel_formulas(struct kunit *test)
+{
+	/* F = 8 pages in B = 5 blocks: four of order 0, one of order 2. */
+	static const unsigned long mixed[4] = { 4, 0, 1, 0 };
+	static const unsigned long none[4] = { 0, 0, 0, 0 };
+	/* Half of a 64 MiB arena free, every other page. */
+	static const unsigned long holes[11] = { 8192 };
+
+	kt_expect_indices(test, mixed, 4, 0, 0, -1000);
+	kt_expect_indices(test, mixed, 4, 1, 500, -1000);
+	kt_expect_indices(test, mixed, 4, 2, 500, -1000);
+	/* 1 - (1 + 8/8) / 5 = 0.600 */
+	kt_expect_indices(test, mixed, 4, 3, 1000, 600);
+	kt_expect_indices(test, none, 4, 0, 1000, 0);
+	kt_expect_indices(test, none, 4, 3, 1000, 0);
+	/* 1 - (1 + 8192/2) / 8192 = 0.500, 1 - (1 + 8) / 8192 = 0.999 */
+	kt_expect_indices(test, holes, 11, 0, 0, -1000);
+	kt_expect_indices(test, holes, 11, 1, 1000, 500);
+	kt_expect_indices(test, holes, 11, 10, 1000, 999);
+}
+
 /* === Random sequence against a shadow model === */
 
 #define KT_RANDOM_STEPS		4000
@@ -971,6 +1039,7 @@ static void buddy_concurrent_use_stays_consistent(struct kunit *test)
 static struct kunit_case karena_buddy_cases[] = {
 	KUNIT_CASE(buddy_arena_starts_whole),
 	KUNIT_CASE(buddy_create_rejects_bad_arguments),
+	KUNIT_CASE(buddy_create_gives_back_on_shortfall),
 	KUNIT_CASE(buddy_alloc_rejects_bad_arguments),
 	KUNIT_CASE_PARAM(buddy_split_and_merge_restore_max_order,
 			 kt_order_gen_params),
@@ -1001,6 +1070,8 @@ static struct kunit_case karena_buddy_cases[] = {
 	KUNIT_CASE(injected_failure_stops_bulk),
 	KUNIT_CASE(validate_detects_corruption),
 	KUNIT_CASE(validate_detects_unmerged_buddies),
+	KUNIT_CASE(destroy_reports_what_is_still_allocated),
+	KUNIT_CASE(frag_indices_match_kernel_formulas),
 	KUNIT_CASE(buddy_random_sequence_matches_shadow),
 	KUNIT_CASE(buddy_concurrent_use_stays_consistent),
 	{}
