@@ -18,6 +18,7 @@
 
 #include "buddy.h"
 #include "internal.h"
+#include "slab.h"
 
 unsigned int karena_arena_mb = 64;
 module_param_named(arena_mb, karena_arena_mb, uint, 0444);
@@ -90,13 +91,19 @@ static int __init karena_init(void)
 	if (ret)
 		goto err_debugfs;
 
-	ret = karena_device_init();
+	ret = karena_slab_init();
 	if (ret)
 		goto err_buddy;
+
+	ret = karena_device_init();
+	if (ret)
+		goto err_slab;
 
 	pr_info("version %s loaded\n", KARENA_VERSION);
 	return 0;
 
+err_slab:
+	karena_slab_exit();
 err_buddy:
 	karena_buddy_exit();
 err_debugfs:
@@ -107,6 +114,7 @@ err_debugfs:
 static void __exit karena_exit(void)
 {
 	karena_device_exit();
+	karena_slab_exit();
 	karena_buddy_exit();
 	karena_debugfs_exit();
 	pr_info("unloaded\n");
