@@ -148,7 +148,7 @@ static inline int kt_cache_create(int fd, const char *name, __u32 size,
 	cc->flags = flags;
 	cc->object_size = size;
 	cc->align = align;
-	snprintf(cc->name, sizeof(cc->name), "%s", name);
+	memcpy(cc->name, name, strnlen(name, KARENA_NAME_LEN - 1));
 	return ioctl(fd, KARENA_IOC_CACHE_CREATE, cc) ? -errno : 0;
 }
 

@@ -3,22 +3,29 @@
 #
 # Module lifecycle, as root in the test VM (TAP 13 on stdout):
 # insmod/rmmod cycles, rmmod refused while something holds the module,
-# bad parameters refused without leftovers.
+# bad parameters refused without leftovers, and clients (karena_client)
+# that hold a mapping after close, die by SIGKILL mid-allocation, or
+# come and go between insmod and rmmod, giving everything back.
 #
-# Environment: KARENA_KO (path of karena.ko), LIFECYCLE_CYCLES (20).
+# Environment: KARENA_KO (path of karena.ko), LIFECYCLE_CYCLES (20),
+# LIFECYCLE_CLIENT_CYCLES (20; the issue asks for 200 in a long run),
+# KARENA_SELFTESTS (where karena_client is).
 set -u
 ko=${KARENA_KO:?path of karena.ko}
 cycles=${LIFECYCLE_CYCLES:-20}
+client_cycles=${LIFECYCLE_CLIENT_CYCLES:-20}
+client=${KARENA_SELFTESTS:-$(dirname "$0")/../../build/selftests}/karena_client
 dbg=/sys/kernel/debug/karena
 n=0
 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 loaded() { grep -q '^karena ' /proc/modules; }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..12"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP lifecycle tests need root"
@@ -83,5 +90,135 @@ insmod "$ko" dev_mode=0666
 mode=$(stat -c %a /dev/karena 2>/dev/null)
 rmmod karena
 [ "$mode" = 666 ] && ok dev_mode_sets_node_mode || not_ok dev_mode_sets_node_mode "mode is '$mode', expected 666"
+
+# 9-12 need the client program.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Wait (TCG is slow: up to 60 s) for FILE, as long as PID lives.
+wait_ready() {
+	local i
+	for i in $(seq 600); do
+		[ -e "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# arena_free_bytes as a new client sees it (empty if it cannot tell).
+free_bytes() { "$client" -f 2>/dev/null | sed -n 's/.*arena_free_bytes=\([0-9]*\).*/\1/p'; }
+
+# ... once it is back at $1: a release may be deferred, so up to 2 s.
+free_bytes_back_to() {
+	local i now
+	for i in $(seq 20); do
+		now=$(free_bytes)
+		[ "$now" = "$1" ] && break
+		sleep 0.1
+	done
+	echo "$now"
+}
+
+# Does process $1 have /dev/karena open?
+holds_fd() {
+	local f
+	for f in /proc/$1/fd/*; do
+		[ "$(readlink "$f")" = /dev/karena ] && return 0
+	done
+	return 1
+}
+
+# rmmod, retried for up to 2 s for the same reason.
+rmmod_soon() {
+	local i
+	for i in $(seq 20); do
+		rmmod karena 2>/dev/null && return 0
+		sleep 0.1
+	done
+	rmmod karena
+}
+
+if [ ! -x "$client" ]; then
+	for t in rmmod_refused_with_only_a_mapping_after_close \
+		 rmmod_succeeds_after_munmap \
+		 sigkill_mid_allocation_gives_everything_back \
+		 "insmod_client_rmmod_${client_cycles}_cycles"; do
+		skip "$t" "karena_client not built ($client)"
+	done
+	[ $failed -eq 0 ]
+	exit
+fi
+
+# 9, 10: a client that closed its fd but keeps its window holds the module.
+insmod "$ko"
+rm -f "$tmp/ready"
+"$client" -c -r "$tmp/ready" &
+pid=$!
+mapped=0
+if ! wait_ready "$tmp/ready" $pid; then
+	not_ok rmmod_refused_with_only_a_mapping_after_close "karena_client -c failed or never got ready"
+elif holds_fd $pid; then
+	not_ok rmmod_refused_with_only_a_mapping_after_close "karena_client -c still has /dev/karena open"
+elif ! grep -q /dev/karena /proc/$pid/maps; then
+	not_ok rmmod_refused_with_only_a_mapping_after_close "karena_client -c has no window mapped"
+elif out=$(rmmod karena 2>&1); then
+	not_ok rmmod_refused_with_only_a_mapping_after_close "rmmod succeeded with a window still mapped"
+	insmod "$ko"
+else
+	mapped=1
+	grep -q 'in use' <<<"$out" && ok rmmod_refused_with_only_a_mapping_after_close ||
+		not_ok rmmod_refused_with_only_a_mapping_after_close "unexpected rmmod error: $out"
+fi
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ $mapped -eq 0 ]; then
+	not_ok rmmod_succeeds_after_munmap "no client held a mapping (see the test before)"
+	rmmod_soon >/dev/null 2>&1
+elif loaded; then
+	rmmod_soon && ok rmmod_succeeds_after_munmap ||
+		not_ok rmmod_succeeds_after_munmap "rmmod failed after the client exited"
+else
+	not_ok rmmod_succeeds_after_munmap "karena was not loaded any more"
+fi
+
+# 11: SIGKILL in the middle of an allocation loop gives everything back.
+insmod "$ko"
+before=$(free_bytes)
+rm -f "$tmp/ready"
+"$client" -l -r "$tmp/ready" &
+pid=$!
+if ! wait_ready "$tmp/ready" $pid; then
+	wait $pid
+	not_ok sigkill_mid_allocation_gives_everything_back "karena_client -l failed (status $?) or never got ready"
+else
+	sleep 1
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	rc=$?
+	after=$(free_bytes_back_to "$before")
+	if [ $rc -ne 137 ]; then
+		not_ok sigkill_mid_allocation_gives_everything_back "karena_client -l ended with status $rc before the kill"
+	elif [ -z "$before" ] || [ "$before" != "$after" ]; then
+		not_ok sigkill_mid_allocation_gives_everything_back "arena_free_bytes '$before' before, '$after' after"
+	else
+		ok sigkill_mid_allocation_gives_everything_back
+	fi
+fi
+rmmod_soon >/dev/null 2>&1
+
+# 12: insmod, a client that allocates, maps, touches and exits, rmmod.
+bad=
+for i in $(seq "$client_cycles"); do
+	insmod "$ko" || { bad="insmod failed in cycle $i"; break; }
+	before=$(free_bytes)
+	[ -n "$before" ] || { bad="karena_client -f failed in cycle $i: $("$client" -f 2>&1)"; break; }
+	out=$("$client" 2>&1) || { bad="karena_client failed in cycle $i: $out"; break; }
+	after=$(free_bytes_back_to "$before")
+	[ "$before" = "$after" ] || { bad="arena_free_bytes $before before the client, '$after' after, cycle $i"; break; }
+	rmmod karena || { bad="rmmod failed in cycle $i"; break; }
+done
+[ -z "$bad" ] && ok "insmod_client_rmmod_${client_cycles}_cycles" || not_ok "insmod_client_rmmod_${client_cycles}_cycles" "$bad"
+loaded && rmmod karena
 
 [ $failed -eq 0 ]

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena_client: a small /dev/karena client for tests/selftests/lifecycle.sh.
+ * Not a harness test (no _test suffix, so the runner does not run it).
+ *
+ *   karena_client          open, create a cache, allocate objects and page
+ *                          blocks, map the window, check that everything
+ *                          is zero, write every byte, check STATS, exit
+ *                          (the exit gives everything back)
+ *   karena_client -f       print "arena_bytes=N arena_free_bytes=N" as a
+ *                          new client sees them
+ *   karena_client -l       as the default, then allocate and free in a
+ *                          loop until killed
+ *   karena_client -c       as the default, then close the fd, check that
+ *                          the mapping still works, and wait until killed
+ *   -r FILE                create FILE once the allocations are done
+ *
+ * Exit status: 0 on success, 1 on a failed check (with a message).
+ */
+#include <getopt.h>
+
+#include "karena_test_util.h"
+
+#define NR_OBJECTS 256
+#define OBJECT_SIZE 100
+#define MAX_BLOCK_ORDER 3
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "karena_client: %s: %s\n", what, strerror(err));
+	return 1;
+}
+
+/* Zero first, then ours: every byte of @p. */
+static int claim(char *p, size_t n, int pattern, const char *what)
+{
+	long nz = kt_first_nonzero(p, n);
+
+	if (nz >= 0) {
+		fprintf(stderr, "karena_client: %s: byte %ld is %#x, not 0\n",
+			what, nz, (unsigned char)p[nz]);
+		return 1;
+	}
+	memset(p, pattern, n);
+	return 0;
+}
+
+/* The default run: everything a client can own, touched. */
+static int setup(struct kt_client *c, __u32 *cache_id, __u64 *objs,
+		 __u64 *blocks)
+{
+	struct karena_cache_create cc;
+	struct karena_stats st;
+	__u64 block_bytes = 0;
+	unsigned int order;
+	__u32 done, n = 0;
+	int ret;
+
+	ret = kt_open(c);
+	if (ret)
+		return fail("open " KT_DEV " and INFO", -ret);
+	ret = kt_map(c);
+	if (ret)
+		return fail("mmap of the window", -ret);
+	ret = kt_cache_create(c->fd, "karena_client", OBJECT_SIZE, 0,
+			      KARENA_CACHE_REDZONE, &cc);
+	if (ret)
+		return fail("CACHE_CREATE", -ret);
+	*cache_id = cc.cache_id;
+	while (n < NR_OBJECTS) {
+		ret = kt_alloc(c->fd, cc.cache_id, NR_OBJECTS - n, objs + n,
+			       &done);
+		if (ret)
+			return fail("ALLOC_BULK", -ret);
+		n += done;
+	}
+	for (n = 0; n < NR_OBJECTS; n++)
+		if (claim(c->win + objs[n], OBJECT_SIZE, 0x5a, "object"))
+			return 1;
+	for (order = 0; order <= MAX_BLOCK_ORDER; order++) {
+		ret = kt_pages_alloc(c->fd, order, &blocks[order]);
+		if (ret)
+			return fail("PAGES_ALLOC", -ret);
+		if (claim(c->win + blocks[order], c->page << order, 0xa5,
+			  "block"))
+			return 1;
+		block_bytes += c->page << order;
+	}
+	ret = kt_stats(c->fd, &st);
+	if (ret)
+		return fail("STATS", -ret);
+	if (st.objects != NR_OBJECTS || st.block_bytes != block_bytes ||
+	    st.nr_caches != 1) {
+		fprintf(stderr, "karena_client: STATS: %llu objects, %llu block bytes, %u caches\n",
+			(unsigned long long)st.objects,
+			(unsigned long long)st.block_bytes, st.nr_caches);
+		return 1;
+	}
+	return 0;
+}
+
+/* Allocate and free until killed; every handout checked and touched. */
+static int churn(struct kt_client *c, __u32 cache_id, const char *ready)
+{
+	__u64 objs[64], off;
+	unsigned long round;
+	__u32 done;
+	int ret;
+
+	for (round = 0;; round++) {
+		ret = kt_alloc(c->fd, cache_id, 64, objs, &done);
+		if (ret)
+			return fail("ALLOC_BULK", -ret);
+		ret = kt_pages_alloc(c->fd, round % 3, &off);
+		if (ret)
+			return fail("PAGES_ALLOC", -ret);
+		if (claim(c->win + off, c->page << (round % 3), 0x77, "block"))
+			return 1;
+		/* Keep every 8th batch and block: the process dies holding. */
+		if (round % 8) {
+			ret = kt_free(c->fd, cache_id, done, objs, NULL);
+			if (ret)
+				return fail("FREE_BULK", -ret);
+			ret = kt_pages_free(c->fd, off);
+			if (ret)
+				return fail("PAGES_FREE", -ret);
+		}
+		if (round == 16 && ready && creat(ready, 0644) < 0)
+			return fail(ready, errno);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	__u64 objs[NR_OBJECTS], blocks[MAX_BLOCK_ORDER + 1];
+	const char *ready = NULL;
+	struct kt_client c;
+	int opt, mode = 0, ret;
+	__u32 cache_id = 0;
+
+	while ((opt = getopt(argc, argv, "flcr:")) != -1) {
+		switch (opt) {
+		case 'f':
+		case 'l':
+		case 'c':
+			mode = opt;
+			break;
+		case 'r':
+			ready = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-f | -l | -c] [-r FILE]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (mode == 'f') {
+		ret = kt_open(&c);
+		if (ret)
+			return fail("open " KT_DEV " and INFO", -ret);
+		printf("arena_bytes=%llu arena_free_bytes=%llu\n",
+		       (unsigned long long)c.info.arena_bytes,
+		       (unsigned long long)c.info.arena_free_bytes);
+		kt_close(&c);
+		return 0;
+	}
+	if (setup(&c, &cache_id, objs, blocks))
+		return 1;
+	if (mode == 'l')
+		return churn(&c, cache_id, ready);
+	if (mode == 'c') {
+		if (close(c.fd))
+			return fail("close", errno);
+		c.fd = -1;
+		/* The window outlives the fd: the memory is still ours. */
+		if (c.win[objs[0]] != 0x5a ||
+		    c.win[blocks[MAX_BLOCK_ORDER] + c.page - 1] != (char)0xa5) {
+			fprintf(stderr, "karena_client: window changed after close\n");
+			return 1;
+		}
+		memset(c.win + blocks[0], 0x33, c.page);
+		if (ready && creat(ready, 0644) < 0)
+			return fail(ready, errno);
+		for (;;)
+			pause();
+	}
+	if (ready && creat(ready, 0644) < 0)
+		return fail(ready, errno);
+	return 0;
+}
