@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena: clients of /dev/karena: creation and teardown, quotas, and
+ * page blocks.
+ *
+ * Quotas: each client may own at most client_max_mb, and all clients of
+ * one user (the opener's file credentials) together at most user_max_mb,
+ * so that one user cannot exhaust the arena for the others.  Both are
+ * charged before memory is taken from the arena and uncharged after it has
+ * gone back; a refusal is ENOMEM and counted.
+ *
+ * A page block is a buddy block of state KA_PAGE_USER, described by a
+ * struct karena_block in kernel memory and found by its window page
+ * offset in client->blocks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "buddy.h"
+#include "client.h"
+#include "internal.h"
+
+static unsigned int client_max_mb;
+module_param(client_max_mb, uint, 0444);
+MODULE_PARM_DESC(client_max_mb, "Most MiB one client may own (default 0: half the arena)");
+
+static unsigned int user_max_mb;
+module_param(user_max_mb, uint, 0444);
+MODULE_PARM_DESC(user_max_mb, "Most MiB all clients of one user may own (default 0: three quarters of the arena)");
+
+LIST_HEAD(karena_clients);
+/* Guards karena_clients; taken before any client->lock. */
+DEFINE_MUTEX(karena_clients_lock);
+
+/* Users with at least one client. */
+static LIST_HEAD(karena_users);
+static DEFINE_SPINLOCK(karena_users_lock);
+static unsigned long karena_next_client_id;
+
+/**
+ * karena_client_quota() - most bytes one client may own.
+ *
+ * Return: client_max_mb in bytes, or half the arena if it is 0; never
+ * more than the arena.
+ */
+unsigned long karena_client_quota(void)
+{
+	unsigned long arena = (unsigned long)karena_arena_mb << 20;
+	unsigned long q = (unsigned long)client_max_mb << 20;
+
+	return q && q < arena ? q : (client_max_mb ? arena : arena / 2);
+}
+
+/**
+ * karena_user_quota() - most bytes all clients of one user may own.
+ *
+ * Return: user_max_mb in bytes, or three quarters of the arena if it is
+ * 0; never more than the arena.
+ */
+unsigned long karena_user_quota(void)
+{
+	unsigned long arena = (unsigned long)karena_arena_mb << 20;
+	unsigned long q = (unsigned long)user_max_mb << 20;
+
+	return q && q < arena ? q : (user_max_mb ? arena : arena / 4 * 3);
+}
+
+static struct karena_user *karena_user_get(kuid_t uid)
+{
+	struct karena_user *user, *new;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return NULL;
+
+	spin_lock(&karena_users_lock);
+	list_for_each_entry(user, &karena_users, node) {
+		if (uid_eq(user->uid, uid)) {
+			refcount_inc(&user->ref);
+			spin_unlock(&karena_users_lock);
+			kfree(new);
+			return user;
+		}
+	}
+	new->uid = uid;
+	refcount_set(&new->ref, 1);
+	list_add(&new->node, &karena_users);
+	spin_unlock(&karena_users_lock);
+	return new;
+}
+
+static void karena_user_put(struct karena_user *user)
+{
+	spin_lock(&karena_users_lock);
+	if (!refcount_dec_and_test(&user->ref)) {
+		spin_unlock(&karena_users_lock);
+		return;
+	}
+	list_del(&user->node);
+	spin_unlock(&karena_users_lock);
+	WARN_ON_ONCE(user->bytes);
+	kfree(user);
+}
+
+/**
+ * karena_client_charge() - count @bytes against the client's and its
+ * user's quota.
+ * @client: the client.
+ * @bytes: bytes about to be taken from the arena for it.
+ *
+ * Context: Process context; takes client->lock's place in the order
+ * (caller holds client->lock).
+ * Return: 0, or -ENOMEM (counted) if either quota would be exceeded.
+ */
+int karena_client_charge(struct karena_client *client, unsigned long bytes)
+{
+	struct karena_user *user = client->user;
+
+	lockdep_assert_held(&client->lock);
+	if (client->bytes + bytes > client->quota)
+		goto refuse;
+	spin_lock(&karena_users_lock);
+	if (user->bytes + bytes > karena_user_quota()) {
+		spin_unlock(&karena_users_lock);
+		goto refuse;
+	}
+	user->bytes += bytes;
+	spin_unlock(&karena_users_lock);
+	client->bytes += bytes;
+	return 0;
+
+refuse:
+	client->quota_failures++;
+	return -ENOMEM;
+}
+
+/**
+ * karena_client_uncharge() - give back what karena_client_charge() took.
+ * @client: the client.
+ * @bytes: bytes that went back to the arena.
+ *
+ * Context: Process context; caller holds client->lock.
+ */
+void karena_client_uncharge(struct karena_client *client, unsigned long bytes)
+{
+	lockdep_assert_held(&client->lock);
+	if (WARN_ON_ONCE(bytes > client->bytes))
+		bytes = client->bytes;
+	client->bytes -= bytes;
+	spin_lock(&karena_users_lock);
+	client->user->bytes -= bytes;
+	spin_unlock(&karena_users_lock);
+}
+
+/**
+ * karena_client_create() - make the client of a newly opened file.
+ * @file: the file being opened.
+ *
+ * The client belongs to the opening process's mm and is charged to the
+ * user of the file's credentials.
+ *
+ * Context: Process context (open).
+ * Return: the client, or an ERR_PTR.
+ */
+struct karena_client *karena_client_create(struct file *file)
+{
+	struct karena_client *client;
+	int ret = -ENOMEM;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	client = kzalloc(sizeof(*client), GFP_KERNEL);
+	if (!client)
+		return ERR_PTR(-ENOMEM);
+
+	mutex_init(&client->lock);
+	mutex_init(&client->window_lock);
+	xa_init(&client->window_pages);
+	xa_init_flags(&client->caches, XA_FLAGS_ALLOC1);
+	xa_init(&client->blocks);
+	client->quota = karena_client_quota();
+	client->pid = task_tgid_nr(current);
+	get_task_comm(client->comm, current);
+
+	client->user = karena_user_get(file->f_cred->fsuid);
+	if (!client->user)
+		goto err_free;
+	ret = karena_window_init(client);
+	if (ret)
+		goto err_user;
+
+	mmgrab(current->mm);
+	client->mm = current->mm;
+
+	mutex_lock(&karena_clients_lock);
+	client->id = ++karena_next_client_id;
+	list_add_tail(&client->node, &karena_clients);
+	mutex_unlock(&karena_clients_lock);
+	return client;
+
+err_user:
+	karena_user_put(client->user);
+err_free:
+	kfree(client);
+	return ERR_PTR(ret);
+}
+
+/**
+ * struct karena_block - a page block owned by a client.
+ * @head: first page.
+ * @pgoff: window page offset of @head.
+ * @order: the block is 2^@order pages.
+ */
+struct karena_block {
+	struct page *head;
+	unsigned long pgoff;
+	unsigned int order;
+};
+
+/* Unmap, uncharge and free one block; the caller holds client->lock. */
+static void karena_block_release(struct karena_client *client,
+				 struct karena_block *block)
+{
+	unsigned long bytes = PAGE_SIZE << block->order;
+
+	lockdep_assert_held(&client->lock);
+	xa_erase(&client->blocks, block->pgoff);
+	karena_window_unmap(client, block->pgoff, block->order);
+	ka_free_pages(karena_arena, block->head, block->order);
+	client->block_bytes -= bytes;
+	karena_client_uncharge(client, bytes);
+	kfree(block);
+}
+
+/**
+ * karena_client_destroy() - return everything a client owns, then free it.
+ * @client: the client; its file has no references left, so no mapping of
+ *	its window exists any more.
+ *
+ * Context: Process context (release of the last file reference).
+ */
+void karena_client_destroy(struct karena_client *client)
+{
+	struct karena_block *block;
+	unsigned long pgoff;
+
+	mutex_lock(&karena_clients_lock);
+	list_del(&client->node);
+	mutex_unlock(&karena_clients_lock);
+
+	mutex_lock(&client->lock);
+	xa_for_each(&client->blocks, pgoff, block)
+		karena_block_release(client, block);
+	WARN_ON_ONCE(client->bytes);
+	karena_window_exit(client);
+	mutex_unlock(&client->lock);
+
+	xa_destroy(&client->blocks);
+	xa_destroy(&client->caches);
+	mmdrop(client->mm);
+	karena_user_put(client->user);
+	kfree(client);
+}
+
+/**
+ * karena_pages_alloc() - give the client a zeroed page block.
+ * @client: the client.
+ * @order: block order, at most the arena's max_order.
+ * @offset: set to the block's window offset.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0, -EINVAL for a bad order, -ENOMEM if a quota, the window or
+ * the arena is exhausted.
+ */
+int karena_pages_alloc(struct karena_client *client, unsigned int order,
+		       u64 *offset)
+{
+	struct karena_block *block;
+	unsigned long bytes;
+	int ret;
+
+	if (order > ka_arena_max_order(karena_arena))
+		return -EINVAL;
+	bytes = PAGE_SIZE << order;
+	block = kzalloc(sizeof(*block), GFP_KERNEL);
+	if (!block)
+		return -ENOMEM;
+	block->order = order;
+
+	mutex_lock(&client->lock);
+	ret = karena_client_charge(client, bytes);
+	if (ret)
+		goto err_unlock;
+	block->head = ka_alloc_pages(karena_arena, KA_ALLOC_ZERO, order);
+	if (!block->head) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
+	ka_block_set_owner(karena_arena, block->head, KA_PAGE_USER, client);
+	ret = karena_window_map(client, block->head, order, &block->pgoff);
+	if (ret)
+		goto err_free_pages;
+	ret = xa_err(xa_store(&client->blocks, block->pgoff, block,
+			      GFP_KERNEL));
+	if (ret)
+		goto err_unmap;
+
+	client->block_bytes += bytes;
+	client->alloc_calls++;
+	*offset = (u64)block->pgoff << PAGE_SHIFT;
+	mutex_unlock(&client->lock);
+	return 0;
+
+err_unmap:
+	karena_window_unmap(client, block->pgoff, order);
+err_free_pages:
+	ka_free_pages(karena_arena, block->head, order);
+err_uncharge:
+	karena_client_uncharge(client, bytes);
+err_unlock:
+	mutex_unlock(&client->lock);
+	kfree(block);
+	return ret;
+}
+
+/**
+ * karena_pages_free() - take a page block back from the client.
+ * @client: the client.
+ * @offset: window offset of the block's first page.
+ * @order: set to the block's order.
+ *
+ * The block is unmapped from every mapping of the window before it goes
+ * back to the arena.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0, or -EINVAL (counted) if @offset is not the start of a page
+ * block of this client.
+ */
+int karena_pages_free(struct karena_client *client, u64 offset,
+		      unsigned int *order)
+{
+	struct karena_block *block = NULL;
+
+	mutex_lock(&client->lock);
+	if (!(offset & ~PAGE_MASK) && offset >> PAGE_SHIFT < client->window_nr)
+		block = xa_load(&client->blocks, offset >> PAGE_SHIFT);
+	if (!block) {
+		client->bad_frees++;
+		mutex_unlock(&client->lock);
+		return -EINVAL;
+	}
+	*order = block->order;
+	karena_block_release(client, block);
+	client->free_calls++;
+	mutex_unlock(&client->lock);
+	return 0;
+}
+
+/**
+ * karena_client_stats() - fill the KARENA_IOC_STATS answer.
+ * @client: the client.
+ * @st: the command struct; on entry everything but @st->flags is checked
+ *	to be zero.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0, or -EINVAL if an input field is not zero.
+ */
+int karena_client_stats(struct karena_client *client, struct karena_stats *st)
+{
+	if (memchr_inv(st, 0, sizeof(*st)))
+		return -EINVAL;
+
+	mutex_lock(&client->lock);
+	st->nr_caches = client->nr_caches;
+	st->bytes = client->bytes;
+	st->slab_bytes = client->slab_bytes;
+	st->block_bytes = client->block_bytes;
+	st->objects = client->objects;
+	st->alloc_calls = client->alloc_calls;
+	st->free_calls = client->free_calls;
+	st->objects_allocated = client->objects_allocated;
+	st->objects_freed = client->objects_freed;
+	st->bad_frees = client->bad_frees;
+	st->quota_failures = client->quota_failures;
+	mutex_unlock(&client->lock);
+	return 0;
+}

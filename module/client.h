@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * karena: clients of /dev/karena, private interface (module/client*.c,
+ * module/window.c, module/device.c).
+ *
+ * A client is one open file of /dev/karena.  It owns user caches and page
+ * blocks, is charged for them against its own quota and its user's, and
+ * reaches them through one window: a MAP_SHARED mapping of the file in
+ * which every page the client owns sits at a window offset that only
+ * means something to this client.
+ *
+ * Security invariants (DESIGN.md) that this layer carries:
+ *  - a page is in at most one client's window; before it leaves the
+ *    client it is erased from the window and unmapped from every mapping
+ *    of the client's address_space (unmap_mapping_range), and only then
+ *    returned to the buddy layer;
+ *  - pages reach a client zeroed (KA_ALLOC_ZERO);
+ *  - no metadata lives in window pages;
+ *  - a client is used only from the mm that opened it.
+ *
+ * Lock order: client->lock, then client->window_lock, then the slab and
+ * buddy locks.  The fault handler takes client->window_lock under the
+ * mmap_lock, so nothing may touch user memory (copy_{to,from}_user)
+ * while holding either client lock.
+ */
+#ifndef KARENA_CLIENT_H
+#define KARENA_CLIENT_H
+
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/xarray.h>
+
+#include "../uapi/karena.h"
+
+struct ka_arena;
+
+/**
+ * struct karena_user - what all clients of one user own together.
+ * @node: link in karena_users (karena_users_lock).
+ * @uid: the user, from the opener's file credentials.
+ * @ref: clients of this user.
+ * @bytes: bytes owned by all of them (karena_users_lock).
+ */
+struct karena_user {
+	struct list_head node;
+	kuid_t uid;
+	refcount_t ref;
+	unsigned long bytes;
+};
+
+/**
+ * struct karena_client - one open file of /dev/karena.
+ * @lock: serialises the commands of this client; guards everything below
+ *	that does not name another lock.
+ * @window_lock: guards @window_pages against the fault handler.
+ * @window_pages: window page offset -> struct page of every page the
+ *	client owns (stores and erases under @window_lock; loads in the
+ *	fault handler under @window_lock).
+ * @window_map: bitmap of used window pages.
+ * @window_nr: window size in pages.
+ * @inode: the client's own inode; its address_space holds every mapping
+ *	of the window, so unmap_mapping_range() reaches them all.
+ * @mm: the opener's mm (mmgrab'd): the only mm that may use the client.
+ * @user: the opener's user, for the per-user limit.
+ * @node: link in karena_clients (karena_clients_lock).
+ * @blocks: page blocks (struct karena_block) by window page offset.
+ * @caches: user caches by id.
+ * @next_cache_id: id of the next user cache (ids are never reused).
+ * @nr_caches: user caches alive.
+ * @id: client number, for debugfs.
+ * @pid: thread-group id of the opener.
+ * @comm: command name of the opener.
+ * @quota: most bytes this client may own.
+ * @bytes: bytes owned (slabs and blocks).
+ * @slab_bytes: of which in slabs of user caches.
+ * @block_bytes: of which in page blocks.
+ * @objects: objects allocated from user caches.
+ * @alloc_calls: allocation commands served.
+ * @free_calls: free commands served.
+ * @objects_allocated: objects ever allocated.
+ * @objects_freed: objects ever freed.
+ * @bad_frees: frees rejected.
+ * @quota_failures: allocations refused by a quota.
+ */
+struct karena_client {
+	struct mutex lock;		/* see @lock above */
+	struct mutex window_lock;	/* see @window_lock above */
+	struct xarray window_pages;
+	unsigned long *window_map;
+	unsigned long window_nr;
+	struct inode *inode;
+	struct mm_struct *mm;
+	struct karena_user *user;
+	struct list_head node;
+	struct xarray blocks;
+	struct xarray caches;
+	u32 next_cache_id;
+	u32 nr_caches;
+	unsigned long id;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	unsigned long quota;
+	unsigned long bytes;
+	unsigned long slab_bytes;
+	unsigned long block_bytes;
+	unsigned long objects;
+	u64 alloc_calls;
+	u64 free_calls;
+	u64 objects_allocated;
+	u64 objects_freed;
+	u64 bad_frees;
+	u64 quota_failures;
+};
+
+/* All clients, for debugfs; karena_clients_lock guards the list. */
+extern struct list_head karena_clients;
+extern struct mutex karena_clients_lock;
+
+/* Limits from the module parameters, in bytes (client.c). */
+unsigned long karena_client_quota(void);
+unsigned long karena_user_quota(void);
+
+struct karena_client *karena_client_create(struct file *file);
+void karena_client_destroy(struct karena_client *client);
+int karena_client_charge(struct karena_client *client, unsigned long bytes);
+void karena_client_uncharge(struct karena_client *client, unsigned long bytes);
+
+int karena_pages_alloc(struct karena_client *client, unsigned int order,
+		       u64 *offset);
+int karena_pages_free(struct karena_client *client, u64 offset,
+		      unsigned int *order);
+
+int karena_window_init(struct karena_client *client);
+void karena_window_exit(struct karena_client *client);
+int karena_window_map(struct karena_client *client, struct page *head,
+		      unsigned int order, unsigned long *pgoff);
+void karena_window_unmap(struct karena_client *client, unsigned long pgoff,
+			 unsigned int order);
+struct page *karena_window_lookup(struct karena_client *client,
+				  unsigned long pgoff);
+int karena_window_mmap(struct karena_client *client,
+		       struct vm_area_struct *vma);
+
+int karena_fs_init(void);
+void karena_fs_exit(void);
+struct inode *karena_fs_inode(void);
+
+int karena_client_stats(struct karena_client *client, struct karena_stats *st);
+
+void karena_client_debugfs_init(void);
+
+#endif /* KARENA_CLIENT_H */
