@@ -254,6 +254,7 @@ void karena_client_destroy(struct karena_client *client)
 	mutex_unlock(&karena_clients_lock);
 
 	mutex_lock(&client->lock);
+	karena_user_caches_destroy(client);
 	xa_for_each(&client->blocks, pgoff, block)
 		karena_block_release(client, block);
 	WARN_ON_ONCE(client->bytes);

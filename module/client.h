@@ -152,6 +152,21 @@ struct inode *karena_fs_inode(void);
 
 int karena_client_stats(struct karena_client *client, struct karena_stats *st);
 
+/* User caches (user_cache.c). */
+#define KARENA_USER_MAX_OBJECT	(4 * PAGE_SIZE)
+#define KARENA_USER_MAX_CACHES	64
+int karena_user_cache_create(struct karena_client *client,
+			     struct karena_cache_create *cc);
+int karena_user_cache_destroy(struct karena_client *client,
+			      struct karena_cache_destroy *cd);
+void karena_user_caches_destroy(struct karena_client *client);
+int karena_user_alloc_bulk(struct karena_client *client,
+			   struct karena_bulk *b);
+int karena_user_free_bulk(struct karena_client *client,
+			  struct karena_bulk *b);
+void karena_user_rollback_alloc(struct karena_client *client,
+				struct karena_bulk *b);
+
 void karena_client_debugfs_init(void);
 
 #endif /* KARENA_CLIENT_H */

@@ -40,12 +40,15 @@ static bool karena_zeroed(const void *p, size_t len)
 static int karena_ioc_info(struct karena_client *client,
 			   struct karena_info *info)
 {
-	if (info->flags || info->__pad || !karena_zeroed(info->reserved, sizeof(info->reserved)))
+	/* Output fields must come in zero, like the reserved ones. */
+	if (!karena_zeroed(info, sizeof(*info)))
 		return -EINVAL;
 	info->abi_version = KARENA_ABI_VERSION;
 	info->page_size = PAGE_SIZE;
 	info->max_order = ka_arena_max_order(karena_arena);
 	info->max_batch = KARENA_MAX_BATCH;
+	info->max_object_size = KARENA_USER_MAX_OBJECT;
+	info->max_caches = KARENA_USER_MAX_CACHES;
 	info->arena_bytes = (u64)ka_arena_nr_pages(karena_arena) << PAGE_SHIFT;
 	info->arena_free_bytes = (u64)ka_arena_nr_free(karena_arena) << PAGE_SHIFT;
 	info->window_bytes = (u64)client->window_nr << PAGE_SHIFT;
@@ -80,6 +83,17 @@ static void karena_ioc_rollback(struct karena_client *client,
 	case _IOC_NR(KARENA_IOC_PAGES_ALLOC):
 		karena_pages_free(client, buf->pages.offset, &order);
 		break;
+	case _IOC_NR(KARENA_IOC_CACHE_CREATE): {
+		struct karena_cache_destroy cd = {
+			.cache_id = buf->cache_create.cache_id,
+		};
+
+		karena_user_cache_destroy(client, &cd);
+		break;
+	}
+	case _IOC_NR(KARENA_IOC_ALLOC_BULK):
+		karena_user_rollback_alloc(client, &buf->bulk);
+		break;
 	}
 }
 
@@ -98,6 +112,12 @@ struct karena_ioc_desc {
 
 static const struct karena_ioc_desc karena_ioc_table[] = {
 	KARENA_IOC(KARENA_IOC_INFO, struct karena_info, KARENA_INFO_SIZE_VER0),
+	KARENA_IOC(KARENA_IOC_CACHE_CREATE, struct karena_cache_create,
+		   KARENA_CACHE_CREATE_SIZE_VER0),
+	KARENA_IOC(KARENA_IOC_CACHE_DESTROY, struct karena_cache_destroy,
+		   KARENA_CACHE_DESTROY_SIZE_VER0),
+	KARENA_IOC(KARENA_IOC_ALLOC_BULK, struct karena_bulk, KARENA_BULK_SIZE_VER0),
+	KARENA_IOC(KARENA_IOC_FREE_BULK, struct karena_bulk, KARENA_BULK_SIZE_VER0),
 	KARENA_IOC(KARENA_IOC_PAGES_ALLOC, struct karena_pages, KARENA_PAGES_SIZE_VER0),
 	KARENA_IOC(KARENA_IOC_PAGES_FREE, struct karena_pages, KARENA_PAGES_SIZE_VER0),
 	KARENA_IOC(KARENA_IOC_STATS, struct karena_stats, KARENA_STATS_SIZE_VER0),
@@ -134,6 +154,18 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	switch (nr) {
 	case _IOC_NR(KARENA_IOC_INFO):
 		ret = karena_ioc_info(client, &buf.info);
+		break;
+	case _IOC_NR(KARENA_IOC_CACHE_CREATE):
+		ret = karena_user_cache_create(client, &buf.cache_create);
+		break;
+	case _IOC_NR(KARENA_IOC_CACHE_DESTROY):
+		ret = karena_user_cache_destroy(client, &buf.cache_destroy);
+		break;
+	case _IOC_NR(KARENA_IOC_ALLOC_BULK):
+		ret = karena_user_alloc_bulk(client, &buf.bulk);
+		break;
+	case _IOC_NR(KARENA_IOC_FREE_BULK):
+		ret = karena_user_free_bulk(client, &buf.bulk);
 		break;
 	case _IOC_NR(KARENA_IOC_PAGES_ALLOC):
 		ret = karena_ioc_pages_alloc(client, &buf.pages);

@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena: user caches, the slab caches of /dev/karena clients.
+ *
+ * A user cache is a slab cache of the slab layer created with
+ * KA_CACHE_USER: off-slab layout (no metadata in its pages), zeroed slab
+ * pages marked KA_PAGE_USER, no magazines, every free checked against the
+ * slab's allocation bitmap.  Its owner hooks tie its slabs to the client:
+ *
+ *   slab_alloc    charge the slab to the client's quotas and give it a
+ *                 place in the client's window;
+ *   slab_release  take it out of the window (unmapping it from every
+ *                 mapping) and uncharge it, before the slab layer returns
+ *                 the pages to the buddy layer.
+ *
+ * Both run inside the client's own commands, which hold client->lock.
+ *
+ * Objects cross the boundary as window offsets.  An object's offset is
+ * its slab's window offset plus its offset in the slab; an offset from
+ * userspace is turned back into an object only through the client's own
+ * window and only if the page belongs to a slab of the named cache; the
+ * slab layer then checks that it is the start of a live object.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "client.h"
+#include "internal.h"
+#include "slab.h"
+
+/**
+ * struct karena_user_cache - one user cache of a client.
+ * @cache: the slab layer's cache.
+ * @client: the owning client.
+ * @id: the cache id userspace uses.
+ * @objects: objects allocated (client->lock).
+ * @slabs: head page pfn -> xa_mk_value(window page offset) of each slab
+ *	(client->lock).
+ * @name: the name userspace gave.
+ */
+struct karena_user_cache {
+	struct ka_cache *cache;
+	struct karena_client *client;
+	u32 id;
+	unsigned long objects;
+	struct xarray slabs;
+	char name[KARENA_NAME_LEN];
+};
+
+/* The uapi's cache flags are the slab layer's, bit for bit. */
+static_assert(KARENA_CACHE_HWALIGN == KA_CACHE_HWCACHE_ALIGN);
+static_assert(KARENA_CACHE_POISON == KA_CACHE_POISON);
+static_assert(KARENA_CACHE_REDZONE == KA_CACHE_RED_ZONE);
+static_assert(KARENA_CACHE_TRACK == KA_CACHE_STORE_USER);
+static_assert(KARENA_CACHE_CONSISTENCY == KA_CACHE_CONSISTENCY_CHECKS);
+static_assert(KARENA_USER_MAX_OBJECT <= KA_CACHE_MAX_SIZE);
+
+static int karena_user_slab_alloc(struct ka_cache *cache, struct page *head,
+				  unsigned int order)
+{
+	struct karena_user_cache *uc = cache->owner;
+	struct karena_client *client = uc->client;
+	unsigned long bytes = PAGE_SIZE << order, pgoff;
+	int ret;
+
+	lockdep_assert_held(&client->lock);
+	ret = karena_client_charge(client, bytes);
+	if (ret)
+		return ret;
+	ret = karena_window_map(client, head, order, &pgoff);
+	if (ret)
+		goto err_uncharge;
+	ret = xa_err(xa_store(&uc->slabs, page_to_pfn(head),
+			      xa_mk_value(pgoff), GFP_KERNEL));
+	if (ret)
+		goto err_unmap;
+	client->slab_bytes += bytes;
+	return 0;
+
+err_unmap:
+	karena_window_unmap(client, pgoff, order);
+err_uncharge:
+	karena_client_uncharge(client, bytes);
+	return ret;
+}
+
+static void karena_user_slab_release(struct ka_cache *cache,
+				     struct page *head, unsigned int order)
+{
+	struct karena_user_cache *uc = cache->owner;
+	struct karena_client *client = uc->client;
+	unsigned long bytes = PAGE_SIZE << order;
+	void *entry;
+
+	lockdep_assert_held(&client->lock);
+	entry = xa_erase(&uc->slabs, page_to_pfn(head));
+	if (WARN_ON_ONCE(!entry))
+		return;
+	karena_window_unmap(client, xa_to_value(entry), order);
+	client->slab_bytes -= bytes;
+	karena_client_uncharge(client, bytes);
+}
+
+static const struct ka_cache_ops karena_user_cache_ops = {
+	.slab_alloc = karena_user_slab_alloc,
+	.slab_release = karena_user_slab_release,
+};
+
+/* Window offset of an object of @uc; the caller holds client->lock. */
+static u64 karena_user_obj_offset(struct karena_user_cache *uc, void *obj)
+{
+	struct page *head;
+	void *entry;
+
+	if (WARN_ON_ONCE(ka_addr_cache(karena_arena, obj, &head) != uc->cache))
+		return U64_MAX;
+	entry = xa_load(&uc->slabs, page_to_pfn(head));
+	return ((u64)xa_to_value(entry) << PAGE_SHIFT) +
+	       (obj - page_address(head));
+}
+
+/*
+ * The object a window offset names, if that offset is in a slab of @uc;
+ * whether it is the start of a live object is for the slab layer to say.
+ * The caller holds client->lock.
+ */
+static void *karena_user_offset_obj(struct karena_user_cache *uc, u64 offset)
+{
+	struct karena_client *client = uc->client;
+	struct page *page;
+	void *addr;
+
+	if (offset >> PAGE_SHIFT >= client->window_nr)
+		return NULL;
+	page = karena_window_lookup(client, offset >> PAGE_SHIFT);
+	if (!page)
+		return NULL;
+	addr = page_address(page) + (offset & ~PAGE_MASK);
+	return ka_addr_cache(karena_arena, addr, NULL) == uc->cache ? addr : NULL;
+}
+
+static bool karena_user_name_ok(const char *name)
+{
+	size_t len = strnlen(name, KARENA_NAME_LEN), i;
+
+	if (!len || len == KARENA_NAME_LEN)
+		return false;
+	/* ASCII only: the kernel's isalnum() also accepts Latin-1 letters. */
+	for (i = 0; i < len; i++)
+		if (!isascii(name[i]) || (!isalnum(name[i]) &&
+					  !strchr("_.-", name[i])))
+			return false;
+	return true;
+}
+
+static struct karena_user_cache *karena_user_cache_find(struct karena_client *client,
+							u32 id)
+{
+	lockdep_assert_held(&client->lock);
+	return id ? xa_load(&client->caches, id) : NULL;
+}
+
+/**
+ * karena_user_cache_create() - KARENA_IOC_CACHE_CREATE.
+ * @client: the client.
+ * @cc: the command struct, copied in; the output fields are filled.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0; -EINVAL for a bad field, -EEXIST for a name this client
+ * already uses, -ENOMEM at max_caches or without memory.
+ */
+int karena_user_cache_create(struct karena_client *client,
+			     struct karena_cache_create *cc)
+{
+	char global[KA_CACHE_NAME_LEN];
+	struct karena_user_cache *uc, *other;
+	struct ka_cache_args args = {
+		.arena = karena_arena,
+		.name = global,
+		.size = cc->object_size,
+		.align = cc->align,
+		.flags = cc->flags | KA_CACHE_USER,
+		.ops = &karena_user_cache_ops,
+	};
+	unsigned long index;
+	u32 id;
+	int ret;
+
+	if (cc->flags & ~KARENA_CACHE_FLAGS || cc->cache_id ||
+	    cc->object_stride || cc->slab_bytes || cc->objs_per_slab ||
+	    cc->object_offset || memchr_inv(cc->reserved, 0, sizeof(cc->reserved)))
+		return -EINVAL;
+	if (!cc->object_size || cc->object_size > KARENA_USER_MAX_OBJECT)
+		return -EINVAL;
+	if (cc->align && (!is_power_of_2(cc->align) || cc->align > PAGE_SIZE))
+		return -EINVAL;
+	if (!karena_user_name_ok(cc->name))
+		return -EINVAL;
+
+	uc = kzalloc(sizeof(*uc), GFP_KERNEL);
+	if (!uc)
+		return -ENOMEM;
+	xa_init(&uc->slabs);
+	uc->client = client;
+	strscpy(uc->name, cc->name, sizeof(uc->name));
+	args.owner = uc;
+
+	mutex_lock(&client->lock);
+	ret = -ENOMEM;
+	if (client->nr_caches >= KARENA_USER_MAX_CACHES)
+		goto err_unlock;
+	ret = -EEXIST;
+	xa_for_each(&client->caches, index, other)
+		if (!strcmp(other->name, uc->name))
+			goto err_unlock;
+	ret = xa_alloc_cyclic(&client->caches, &id, uc, xa_limit_32b,
+			      &client->next_cache_id, GFP_KERNEL);
+	if (ret < 0)
+		goto err_unlock;
+	uc->id = id;
+
+	/* Unique by construction: the client and cache ids come first. */
+	snprintf(global, sizeof(global), "u%lu.%u:%s", client->id, id, uc->name);
+	uc->cache = ka_cache_create(&args);
+	if (IS_ERR(uc->cache)) {
+		ret = PTR_ERR(uc->cache);
+		goto err_erase;
+	}
+	client->nr_caches++;
+	mutex_unlock(&client->lock);
+
+	cc->cache_id = id;
+	cc->object_stride = uc->cache->size;
+	cc->slab_bytes = PAGE_SIZE << uc->cache->order;
+	cc->objs_per_slab = uc->cache->objs_per_slab;
+	cc->object_offset = uc->cache->red_left;
+	return 0;
+
+err_erase:
+	xa_erase(&client->caches, id);
+err_unlock:
+	mutex_unlock(&client->lock);
+	kfree(uc);
+	return ret;
+}
+
+/* Destroy a user cache; the caller holds client->lock. */
+static void karena_user_cache_free(struct karena_client *client,
+				   struct karena_user_cache *uc, bool force)
+{
+	lockdep_assert_held(&client->lock);
+	xa_erase(&client->caches, uc->id);
+	if (force)
+		ka_cache_destroy_force(uc->cache);
+	else
+		WARN_ON_ONCE(karena_cache_destroy(uc->cache));
+	WARN_ON_ONCE(!xa_empty(&uc->slabs));
+	client->objects -= uc->objects;
+	client->nr_caches--;
+	xa_destroy(&uc->slabs);
+	kfree(uc);
+}
+
+/**
+ * karena_user_cache_destroy() - KARENA_IOC_CACHE_DESTROY.
+ * @client: the client.
+ * @cd: the command struct, copied in.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0; -EINVAL for a bad field, -ENOENT if the client has no such
+ * cache, -EBUSY while objects of it are allocated.
+ */
+int karena_user_cache_destroy(struct karena_client *client,
+			      struct karena_cache_destroy *cd)
+{
+	struct karena_user_cache *uc;
+	int ret = 0;
+
+	if (cd->flags || cd->reserved)
+		return -EINVAL;
+	mutex_lock(&client->lock);
+	uc = karena_user_cache_find(client, cd->cache_id);
+	if (!uc)
+		ret = -ENOENT;
+	else if (uc->objects)
+		ret = -EBUSY;
+	else
+		karena_user_cache_free(client, uc, false);
+	mutex_unlock(&client->lock);
+	return ret;
+}
+
+/**
+ * karena_user_caches_destroy() - destroy every user cache of a client
+ * that is going away, with whatever objects are still allocated.
+ * @client: the client.
+ *
+ * Context: Process context; caller holds client->lock.
+ */
+void karena_user_caches_destroy(struct karena_client *client)
+{
+	struct karena_user_cache *uc;
+	unsigned long index;
+
+	xa_for_each(&client->caches, index, uc)
+		karena_user_cache_free(client, uc, true);
+}
+
+static int karena_bulk_check(const struct karena_bulk *b)
+{
+	if (b->flags || b->done || b->reserved)
+		return -EINVAL;
+	if (!b->count || b->count > KARENA_MAX_BATCH)
+		return -EINVAL;
+	return 0;
+}
+
+/* Free @nr objects that the client never learnt about; client->lock held. */
+static void karena_user_undo_alloc(struct karena_user_cache *uc,
+				   void **objs, unsigned int nr)
+{
+	struct karena_client *client = uc->client;
+	unsigned int done;
+
+	if (WARN_ON_ONCE(ka_cache_free_bulk_checked(uc->cache, nr, objs, &done)))
+		nr = done;
+	uc->objects -= nr;
+	client->objects -= nr;
+	client->objects_allocated -= nr;
+}
+
+/**
+ * karena_user_alloc_bulk() - KARENA_IOC_ALLOC_BULK.
+ * @client: the client.
+ * @b: the command struct, copied in; @b->done is set.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0 if at least one object was allocated; -EINVAL, -ENOENT,
+ * -ENOMEM if none could be, -EFAULT if the offsets could not be written
+ * (nothing stays allocated then).
+ */
+int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b)
+{
+	u64 __user *uoffs = u64_to_user_ptr(b->offsets);
+	struct karena_user_cache *uc;
+	unsigned int n, i;
+	void **objs;
+	u64 *offs;
+	int ret;
+
+	ret = karena_bulk_check(b);
+	if (ret)
+		return ret;
+	objs = kvmalloc_array(b->count, sizeof(*objs), GFP_KERNEL);
+	offs = kvmalloc_array(b->count, sizeof(*offs), GFP_KERNEL);
+	if (!objs || !offs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	mutex_lock(&client->lock);
+	uc = karena_user_cache_find(client, b->cache_id);
+	if (!uc) {
+		mutex_unlock(&client->lock);
+		ret = -ENOENT;
+		goto out_free;
+	}
+	n = ka_cache_alloc_some(uc->cache, GFP_KERNEL, b->count, objs);
+	for (i = 0; i < n; i++)
+		offs[i] = karena_user_obj_offset(uc, objs[i]);
+	uc->objects += n;
+	client->objects += n;
+	client->objects_allocated += n;
+	mutex_unlock(&client->lock);
+
+	if (!n) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	if (copy_to_user(uoffs, offs, n * sizeof(*offs))) {
+		mutex_lock(&client->lock);
+		karena_user_undo_alloc(uc, objs, n);
+		mutex_unlock(&client->lock);
+		ret = -EFAULT;
+		goto out_free;
+	}
+	mutex_lock(&client->lock);
+	client->alloc_calls++;
+	mutex_unlock(&client->lock);
+	b->done = n;
+	ret = 0;
+
+out_free:
+	kvfree(offs);
+	kvfree(objs);
+	return ret;
+}
+
+/*
+ * Free the objects at @offs[0..nr) of the cache @id, stopping at the
+ * first bad one, which is counted as a bad free.  Sets *@done to the
+ * objects freed (on error, the index of the refused entry).
+ */
+static int karena_user_free_offsets(struct karena_client *client, u32 id,
+				    const u64 *offs, void **objs,
+				    unsigned int nr, unsigned int *done)
+{
+	struct karena_user_cache *uc;
+	unsigned int valid, freed;
+	int ret;
+
+	lockdep_assert_held(&client->lock);
+	*done = 0;
+	uc = karena_user_cache_find(client, id);
+	if (!uc)
+		return -ENOENT;
+	for (valid = 0; valid < nr; valid++) {
+		objs[valid] = karena_user_offset_obj(uc, offs[valid]);
+		if (!objs[valid])
+			break;
+	}
+	ret = ka_cache_free_bulk_checked(uc->cache, valid, objs, &freed);
+	if (!ret && valid < nr)
+		ret = -EINVAL;
+	if (ret)
+		client->bad_frees++;
+	uc->objects -= freed;
+	client->objects -= freed;
+	client->objects_freed += freed;
+	*done = freed;
+	return ret;
+}
+
+/**
+ * karena_user_free_bulk() - KARENA_IOC_FREE_BULK.
+ * @client: the client.
+ * @b: the command struct, copied in; @b->done is set, also on error.
+ *
+ * Context: Process context; takes client->lock.
+ * Return: 0 if all were freed; -EINVAL, -ENOENT (see uapi/karena.h),
+ * -EFAULT if the offsets cannot be read (nothing is freed then).
+ */
+int karena_user_free_bulk(struct karena_client *client, struct karena_bulk *b)
+{
+	unsigned int done = 0;
+	void **objs;
+	u64 *offs;
+	int ret;
+
+	ret = karena_bulk_check(b);
+	if (ret)
+		return ret;
+	offs = vmemdup_user(u64_to_user_ptr(b->offsets),
+			    array_size(b->count, sizeof(*offs)));
+	if (IS_ERR(offs))
+		return PTR_ERR(offs);
+	objs = kvmalloc_array(b->count, sizeof(*objs), GFP_KERNEL);
+	if (!objs) {
+		kvfree(offs);
+		return -ENOMEM;
+	}
+
+	mutex_lock(&client->lock);
+	ret = karena_user_free_offsets(client, b->cache_id, offs, objs,
+				       b->count, &done);
+	if (!ret)
+		client->free_calls++;
+	mutex_unlock(&client->lock);
+
+	b->done = done;
+	kvfree(objs);
+	kvfree(offs);
+	return ret;
+}
+
+/**
+ * karena_user_rollback_alloc() - undo an ALLOC_BULK whose struct could not
+ * be written back.
+ * @client: the client.
+ * @b: the command as it succeeded.
+ *
+ * The offsets are read back from userspace, where they were written; an
+ * entry the process changed in the meantime is refused like any bad free,
+ * and whatever cannot be freed here stays the client's until it closes.
+ *
+ * Context: Process context; takes client->lock.
+ */
+void karena_user_rollback_alloc(struct karena_client *client,
+				struct karena_bulk *b)
+{
+	unsigned int done;
+	void **objs;
+	u64 *offs;
+
+	offs = vmemdup_user(u64_to_user_ptr(b->offsets),
+			    array_size(b->done, sizeof(*offs)));
+	if (IS_ERR(offs))
+		return;
+	objs = kvmalloc_array(b->done, sizeof(*objs), GFP_KERNEL);
+	if (objs) {
+		mutex_lock(&client->lock);
+		karena_user_free_offsets(client, b->cache_id, offs, objs,
+					 b->done, &done);
+		/* Neither an allocation nor a free, as far as counts go. */
+		client->objects_allocated -= done;
+		client->objects_freed -= done;
+		mutex_unlock(&client->lock);
+	}
+	kvfree(objs);
+	kvfree(offs);
+}
