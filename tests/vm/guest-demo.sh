@@ -26,6 +26,33 @@ section_debugfs() {
 	show "cat $dbg/version"
 }
 
+# The buddy layer; the hold file allocates from the arena by hand
+# (Documentation/buddy.rst), since nothing else allocates yet.
+section_buddy() {
+	heading "The buddy allocator: free blocks per order, per chunk"
+	show "grep -E '^(chunks|max_order|pages|free|pcp|buddy|slab)=' $dbg/arena"
+	show "head -n 2 $dbg/buddyinfo; grep Total $dbg/buddyinfo"
+	heading "A few allocations (3 pages, 2 blocks of 8 pages) through $dbg/hold"
+	show "echo 'alloc 0 3' >$dbg/hold && echo 'alloc 3 2' >$dbg/hold && cat $dbg/hold"
+	show "head -n 1 $dbg/buddyinfo; grep Total $dbg/buddyinfo"
+	show "head -n 5 $dbg/order_stats"
+	show "cat $dbg/pcp"
+	heading "Fragmenting the arena on purpose: hold every page, free every other one"
+	show "echo free >$dbg/hold && echo 'fill 0' >$dbg/hold && echo 'free_every 2' >$dbg/hold && cat $dbg/hold"
+	show "grep Total $dbg/buddyinfo"
+	show "grep Total $dbg/unusable_index"
+	show "grep Total $dbg/extfrag_index"
+	heading "Freeing everything: the chunks merge back whole"
+	show "echo free >$dbg/hold && grep Total $dbg/buddyinfo"
+	show "echo 1 >$dbg/validate && dmesg | grep 'karena: validate' | tail -n 1"
+}
+
+section_uapi() {
+	heading "A client of /dev/karena (raw uapi: a cache, 100 objects, a page block)"
+	show "$build/demo/demo_uapi"
+	show "cat $dbg/clients"
+}
+
 section_unload() {
 	heading "Unloading"
 	show "rmmod karena && dmesg | grep 'karena:' | tail -n 1"
@@ -33,4 +60,6 @@ section_unload() {
 
 section_load || exit 1
 section_debugfs
+section_buddy
+section_uapi
 section_unload
