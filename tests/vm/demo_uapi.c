@@ -77,8 +77,9 @@ int main(void)
 	       st.objects);
 
 	fflush(stdout);
-	system("echo '$ cat /sys/kernel/debug/karena/clients'; cat /sys/kernel/debug/karena/clients;"
-	       "echo '$ grep -E \"^# name|^u\" /sys/kernel/debug/karena/slabinfo';"
-	       "grep -E '^# name|^u' /sys/kernel/debug/karena/slabinfo");
+	system("cd /sys/kernel/debug/karena;"
+	       "echo '$ cat clients'; cat clients;"
+	       "echo '$ grep -E \"^# name|^u\" slabinfo';"
+	       "grep -E '^# name|^u' slabinfo");
 	return 0;
 }
