@@ -422,7 +422,12 @@ static int hold_open(struct inode *inode, struct file *file)
 	return single_open(file, hold_show, inode->i_private);
 }
 
-/* "alloc ORDER COUNT", "free" or "free_every N". */
+/*
+ * "alloc ORDER COUNT": hold COUNT more blocks (-ENOMEM, keeping those
+ * obtained, if the arena runs out); "fill ORDER": hold blocks of ORDER
+ * until the arena has none left; "free_every N": free the first held
+ * block and every N-th after it; "free": free all.
+ */
 static ssize_t hold_write(struct file *file, const char __user *ubuf,
 			  size_t count, loff_t *ppos)
 {
@@ -442,6 +447,11 @@ static ssize_t hold_write(struct file *file, const char __user *ubuf,
 	if (sscanf(buf, "alloc %u %lu", &order, &n) == 2) {
 		if (order <= arena->max_order && n && n <= arena->nr_pages)
 			ret = ka_hold_alloc(arena, order, n);
+	} else if (sscanf(buf, "fill %u", &order) == 1) {
+		if (order <= arena->max_order) {
+			ka_hold_alloc(arena, order, arena->nr_pages);
+			ret = 0;
+		}
 	} else if (sscanf(buf, "free_every %lu", &n) == 1) {
 		if (n) {
 			ka_hold_free(arena, n);
