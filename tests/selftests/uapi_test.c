@@ -182,7 +182,8 @@ static void __attribute__((constructor)) exec_probe(void)
  * struct cmd_ctx - what the checks of one command work with.
  * @c: the client.
  * @buf: three pages: 0 and 1 read-write, 2 PROT_NONE.
- * @cache_id: a cache of @c with one live object (in @offs[3]).
+ * @cache_id: a cache of @c with one live object (in @offs[3]), made by
+ *	the first bulk command's preparation.
  * @offs: offsets arrays for the bulk commands.
  * @before: STATS and arena_free_bytes before the checked call.
  */
@@ -220,19 +221,11 @@ FIXTURE_VARIANT(cmd) {
 
 FIXTURE_SETUP(cmd)
 {
-	struct karena_cache_create cc;
-	__u32 done;
-
 	KT_SETUP_CLIENT(&self->x.c, false);
 	self->x.buf = anon_pages(self->x.c.page, 3);
 	ASSERT_NE(NULL, self->x.buf);
 	ASSERT_EQ(0, mprotect(self->x.buf + 2 * self->x.c.page, self->x.c.page,
 			      PROT_NONE));
-	ASSERT_EQ(0, kt_cache_create(self->x.c.fd, "uapi.cmd", 64, 0, 0, &cc));
-	self->x.cache_id = cc.cache_id;
-	ASSERT_EQ(0, kt_alloc(self->x.c.fd, self->x.cache_id, 1, &self->x.offs[3],
-			      &done));
-	ASSERT_EQ(1U, done);
 }
 
 FIXTURE_TEARDOWN(cmd)
@@ -264,11 +257,26 @@ static void prep_cache_destroy(struct __test_metadata *_metadata,
 	cd->cache_id = cc.cache_id;
 }
 
+/* The bulk commands' cache, with one live object so that a slab exists. */
+static void prep_cache(struct __test_metadata *_metadata, struct cmd_ctx *x)
+{
+	struct karena_cache_create cc;
+	__u32 done;
+
+	if (x->cache_id)
+		return;
+	ASSERT_EQ(0, kt_cache_create(x->c.fd, "uapi.cmd", 64, 0, 0, &cc));
+	x->cache_id = cc.cache_id;
+	ASSERT_EQ(0, kt_alloc(x->c.fd, x->cache_id, 1, &x->offs[3], &done));
+	ASSERT_EQ(1U, done);
+}
+
 static void prep_alloc_bulk(struct __test_metadata *_metadata,
 			    struct cmd_ctx *x, void *arg)
 {
 	struct karena_bulk *b = arg;
 
+	prep_cache(_metadata, x);
 	b->cache_id = x->cache_id;
 	b->count = 1;
 	b->offsets = (__u64)(unsigned long)x->offs;
@@ -280,6 +288,7 @@ static void prep_free_bulk(struct __test_metadata *_metadata,
 	struct karena_bulk *b = arg;
 	__u32 done;
 
+	prep_cache(_metadata, x);
 	ASSERT_EQ(0, kt_alloc(x->c.fd, x->cache_id, 1, x->offs,
 			      &done));
 	b->cache_id = x->cache_id;
@@ -716,8 +725,8 @@ TEST_F(uapi, info_reports_a_usable_module)
 	EXPECT_LT(0U, i->window_bytes);
 	EXPECT_EQ(0U, i->window_bytes % i->page_size);
 	EXPECT_LT(0U, i->quota_bytes);
+	/* The window has room for everything the client may own. */
 	EXPECT_GE(i->window_bytes, i->quota_bytes);
-	EXPECT_LE(i->quota_bytes, i->user_quota_bytes);
 	EXPECT_EQ(0U, i->flags);
 	EXPECT_EQ(0U, i->__pad);
 }
@@ -1941,21 +1950,21 @@ static int foreign_child(void *arg)
 	return try_as_foreigner(arg);
 }
 
-/* Fill @a with a cache, a live object and a block of @c. */
+/*
+ * Fill @a with a block of @c, the arguments of a foreigner's commands
+ * (EPERM comes before any argument is looked at: cache 1 and an object
+ * at the block's offset are as good as real ones).
+ */
 static void make_foreign_args(struct __test_metadata *_metadata,
 			      struct kt_client *c, struct foreign_args *a)
 {
-	struct karena_cache_create cc;
-	__u32 done;
-
 	memset(a, 0, sizeof(*a));
 	a->fd = c->fd;
 	a->page = c->page;
 	a->window_bytes = c->info.window_bytes;
-	ASSERT_EQ(0, kt_cache_create(c->fd, "opener", 64, 0, 0, &cc));
-	a->cache_id = cc.cache_id;
-	ASSERT_EQ(0, kt_alloc(c->fd, cc.cache_id, 1, &a->object, &done));
 	ASSERT_EQ(0, kt_pages_alloc(c->fd, 0, &a->block));
+	a->cache_id = 1;
+	a->object = a->block;
 }
 
 TEST_F(uapi, forked_child_gets_eperm_for_everything)
@@ -1972,8 +1981,6 @@ TEST_F(uapi, forked_child_gets_eperm_for_everything)
 	EXPECT_EQ(before.objects, after.objects);
 	EXPECT_EQ(before.block_bytes, after.block_bytes);
 	EXPECT_EQ(0, kt_pages_free(self->c.fd, a.block));
-	EXPECT_EQ(0, kt_free(self->c.fd, a.cache_id, 1, &a.object, NULL));
-	EXPECT_EQ(0, kt_cache_destroy(self->c.fd, a.cache_id));
 }
 
 static int send_fd(int sock, int fd)
