@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * libkarena internals.
+ *
+ * Glossary:
+ *   client     one open file of /dev/karena; an arena is one client.
+ *   window     the client's mmap of everything it owns; an object or block
+ *              is named by its offset in the window.  libkarena maps the
+ *              window at an address aligned to the largest block, so a
+ *              block aligned to its size in the window is aligned in memory.
+ *   slot       an arena's record of one kernel user cache (a size class,
+ *              an aligned class or an object cache), indexed 1..KA_SLOTS-1.
+ *   class      a malloc size class: a slot created on first use.
+ *   block      a page block of 2^order pages (PAGES_ALLOC).
+ *   page map   one entry per window page: which slot's slab or which block
+ *              the page is in, learnt when the kernel hands the page out.
+ *   bitmaps    one bit per 8 window bytes: "start" (an object of the
+ *              page's slot starts here) and "live" (the program owns it).
+ *              A free must hit a start whose live bit it clears: anything
+ *              else is misuse, found before the kernel is asked.
+ *   magazine   a thread's stack of free objects of one slot; refilled with
+ *              one ALLOC_BULK, flushed with one FREE_BULK.
+ *   tcache     a thread's magazines for one arena.
+ *   gen        a number that changes whenever an arena's client is
+ *              replaced (close, fork): a tcache of another gen is stale.
+ *
+ * Lock order: _ka_global_lock -> arena->lock -> tcache->lock.  The fast
+ * paths take only the thread's own tcache->lock, which no one else takes
+ * but a trim, a cache destroy, a close or a statistics read.
+ *
+ * Every OS call goes through prim.c (_ka_prim_*), so that everything
+ * else is logic a host test can run over a fake device (prim_fake.c).
+ */
+#ifndef KARENA_LIB_INTERNAL_H
+#define KARENA_LIB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "karena.h"
+#include "uapi/karena.h"
+
+#define _KA_HIDDEN	__attribute__((visibility("hidden")))
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+
+/* Bytes of window per bit of the bitmaps: the smallest object spacing. */
+#define KA_GRAIN_SHIFT	3
+#define KA_GRAIN	(1UL << KA_GRAIN_SHIFT)
+
+/* Slots per arena (the kernel allows max_caches of them at once). */
+#define KA_SLOTS	128
+/* Arenas whose objects go through per-thread magazines. */
+#define KA_TLS_ARENAS	8
+/* Most page-block orders. */
+#define KA_ORDERS	KA_MAX_ORDERS
+
+/* malloc's alignment: that of max_align_t on x86-64. */
+#define KA_MALLOC_ALIGN	16
+
+/* === The OS seam (prim.c) === */
+
+int _ka_prim_open(const char *path);
+void _ka_prim_close(int fd);
+int _ka_prim_ioctl(int fd, unsigned long cmd, void *arg);
+void *_ka_prim_reserve(void *hint, size_t len, bool fixed);
+int _ka_prim_map_window(int fd, void *addr, size_t len);
+void *_ka_prim_anon(size_t len);
+void _ka_prim_unmap(void *addr, size_t len);
+void _ka_prim_write(int fd, const char *buf, size_t len);
+int _ka_prim_open_file(const char *path, bool write, bool trunc);
+long _ka_prim_read_file(const char *path, char *buf, size_t len);
+int _ka_prim_write_file(const char *path, const char *buf);
+int _ka_prim_getpid(void);
+int _ka_prim_exe_path(char *buf, size_t len);
+
+/* === Options from the environment (env.c) === */
+
+/**
+ * struct ka_options - what the environment asked for, read once.
+ * @abort_on_misuse: KARENA_ABORT (default 1).
+ * @batch: KARENA_BATCH, most objects per refill or flush (default 64).
+ * @debug_flags: KARENA_DEBUG, KA_CACHE_* flags for the size classes.
+ * @leakcheck: KARENA_LEAKCHECK.
+ * @require: KARENA_REQUIRE (interposer: no fallback).
+ * @spill: KARENA_SPILL (interposer: system allocator beyond karena).
+ * @quiet: KARENA_QUIET (interposer: no fallback notice).
+ * @device: KARENA_DEVICE.
+ * @trace: KARENA_TRACE, a file name ("%p" becomes the process id).
+ * @exit_info: KARENA_EXIT_INFO, a file that gets ka_malloc_info() and
+ *	this client's debugfs lines at exit.
+ * @debugfs: KARENA_DEBUGFS.
+ */
+struct ka_options {
+	bool abort_on_misuse;
+	unsigned int batch;
+	unsigned int debug_flags;
+	bool leakcheck;
+	bool require;
+	bool spill;
+	bool quiet;
+	char device[256];
+	char trace[256];
+	char exit_info[256];
+	char debugfs[256];
+};
+
+extern _KA_HIDDEN struct ka_options _ka_opt;
+void _ka_options_read(void);
+
+/* === Reports (report.c) === */
+
+enum ka_misuse {
+	KA_MISUSE_DOUBLE_FREE,
+	KA_MISUSE_INVALID,
+	KA_MISUSE_REDZONE,
+	KA_MISUSE_PARENT,
+	KA_MISUSE_INTERNAL,
+};
+
+void _ka_misuse(struct ka_arena *arena, enum ka_misuse kind,
+		const char *func, const void *ptr, const char *detail);
+void _ka_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void _ka_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+						      noreturn));
+void _ka_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* === Internal memory, never from malloc (meta.c) === */
+
+void *_ka_meta_alloc(size_t size);
+void _ka_meta_free(void *p, size_t size);
+void _ka_meta_atfork_child(void);
+
+/* === Page map and bitmaps (pagemap.c) === */
+
+/* Page map entry: kind in bits 0-1. */
+#define KA_PM_NONE	0U
+#define KA_PM_SLAB	1U	/* slot in bits 8-15 */
+#define KA_PM_BLOCK	2U	/* head page; order in bits 2-6, live in bit 7 */
+#define KA_PM_TAIL	3U	/* a block's other pages */
+#define KA_PM_KIND(e)	((e) & 3U)
+#define KA_PM_SLOT(e)	(((e) >> 8) & 0xffU)
+#define KA_PM_ORDER(e)	(((e) >> 2) & 0x1fU)
+#define KA_PM_LIVE	(1U << 7)
+#define KA_PM_MKSLAB(s)	(KA_PM_SLAB | ((uint32_t)(s) << 8))
+#define KA_PM_MKBLOCK(o) (KA_PM_BLOCK | ((uint32_t)(o) << 2))
+
+/**
+ * struct ka_pagemap - what libkarena knows of every window byte.
+ * @pages: window pages.
+ * @page_shift: log2 of the page size.
+ * @map: one entry per page (atomic loads and stores).
+ * @start: bit per grain: an object starts here (atomic).
+ * @live: bit per grain: the object here is the program's (atomic).
+ * @map_bytes: bytes mapped for @map.
+ * @bits_bytes: bytes mapped for each bitmap.
+ */
+struct ka_pagemap {
+	size_t pages;
+	unsigned int page_shift;
+	uint32_t *map;
+	unsigned long *start;
+	unsigned long *live;
+	size_t map_bytes;
+	size_t bits_bytes;
+};
+
+int _ka_pm_init(struct ka_pagemap *pm, size_t window_bytes,
+		unsigned int page_shift);
+void _ka_pm_destroy(struct ka_pagemap *pm);
+void _ka_pm_learn_object(struct ka_pagemap *pm, uint64_t off, uint32_t len,
+			 unsigned int slot);
+void _ka_pm_learn_block(struct ka_pagemap *pm, uint64_t off,
+			unsigned int order);
+bool _ka_pm_test_and_set(unsigned long *bits, uint64_t off);
+bool _ka_pm_test_and_clear(unsigned long *bits, uint64_t off);
+bool _ka_pm_test(const unsigned long *bits, uint64_t off);
+
+static inline uint32_t _ka_pm_entry(const struct ka_pagemap *pm, uint64_t off)
+{
+	return __atomic_load_n(&pm->map[off >> pm->page_shift],
+			       __ATOMIC_ACQUIRE);
+}
+
+/* === Size classes (classes.c) === */
+
+#define KA_NR_CLASSES	36
+#define KA_MAX_CLASS	16384
+
+unsigned int _ka_class_index(size_t size);
+size_t _ka_class_size(unsigned int index);
+unsigned int _ka_order_for(size_t bytes, unsigned int page_shift);
+
+/* === Arenas (arena.c) === */
+
+enum ka_slot_kind {
+	KA_SLOT_FREE,
+	KA_SLOT_CLASS,		/* malloc size class */
+	KA_SLOT_ALIGNED,	/* malloc class of power-of-two size and align */
+	KA_SLOT_USER,		/* a ka_cache */
+};
+
+/**
+ * struct ka_slot - one kernel user cache of an arena.
+ * @kind: enum ka_slot_kind; KA_SLOT_FREE when unused.
+ * @id: the kernel's cache id; 0 while not created in this client (a
+ *	class before its first use, any cache after a fork).
+ * @object_size: usable bytes per object.
+ * @align: alignment asked for.
+ * @flags: KA_CACHE_* flags.
+ * @stride: the kernel's object_stride.
+ * @object_offset: the kernel's object_offset (left red zone).
+ * @slab_bytes: the kernel's slab_bytes.
+ * @batch: objects per refill and flush; 0: no magazine, every call goes
+ *	to the kernel (debug caches).
+ * @name: the name given to the kernel.
+ * @cache: the public handle of a KA_SLOT_USER slot.
+ * @refills: ALLOC_BULK commands for this slot (atomic).
+ * @flushes: FREE_BULK commands for this slot (atomic).
+ * @in_use: objects the program holds (atomic).
+ *
+ * Fields other than the counters are written under arena->lock, before
+ * the slot is published through arena->class_slot or a ka_cache.
+ */
+struct ka_slot {
+	int kind;
+	uint32_t id;
+	uint32_t object_size;
+	uint32_t align;
+	uint32_t flags;
+	uint32_t stride;
+	uint32_t object_offset;
+	uint32_t slab_bytes;
+	uint32_t batch;
+	char name[KA_NAME_LEN];
+	struct ka_cache *cache;
+	uint64_t refills;
+	uint64_t flushes;
+	uint64_t in_use;
+};
+
+/* ka_arena.state */
+enum ka_arena_state {
+	KA_ARENA_NEW,		/* nothing opened yet */
+	KA_ARENA_OPEN,		/* client and window ready */
+	KA_ARENA_FAILED,	/* the device could not be used: @err */
+};
+
+/**
+ * struct ka_arena - one client of /dev/karena.
+ * @lock: guards the fields below but the atomics and @base/@win_bytes.
+ * @state: enum ka_arena_state (atomic load on the fast paths).
+ * @err: errno of the failed open.
+ * @fd: the client, -1 when none.
+ * @path: the device.
+ * @gen: changes with every new client (_ka_next_gen()).
+ * @tls: index in a thread's tcache table, -1 for none (no magazines).
+ * @is_default: the default arena (never freed).
+ * @info: the client's KARENA_IOC_INFO.
+ * @base: the window; NULL when not mapped.
+ * @win_bytes: its length.
+ * @page_shift: log2 of the page size.
+ * @pm: the page map and bitmaps of the window.
+ * @slots: the caches; slot 0 is never used.
+ * @class_slot: size class -> slot, 0 until created (atomic).
+ * @aligned_slot: log2(size) -> slot of the aligned classes (atomic).
+ * @tcaches: the threads' tcaches of this gen (list under @lock).
+ * @next: the list of arenas (_ka_global_lock).
+ * @stats: the library's counters (atomic).
+ */
+struct ka_arena {
+	pthread_mutex_t lock;
+	int state;
+	int err;
+	int fd;
+	char path[256];
+	uint64_t gen;
+	int tls;
+	bool is_default;
+	struct karena_info info;
+	char *base;
+	size_t win_bytes;
+	unsigned int page_shift;
+	struct ka_pagemap pm;
+	struct ka_slot slots[KA_SLOTS];
+	uint16_t class_slot[KA_NR_CLASSES];
+	uint16_t aligned_slot[16];
+	struct ka_tcache *tcaches;
+	struct ka_arena *next;
+	struct ka_stats stats;
+};
+
+/* A counter of arena->stats or a slot. */
+#define KA_STAT_ADD(arena, field, n) \
+	__atomic_fetch_add(&(arena)->stats.field, (n), __ATOMIC_RELAXED)
+
+extern _KA_HIDDEN pthread_mutex_t _ka_global_lock;
+extern _KA_HIDDEN struct ka_arena _ka_default;
+
+struct ka_arena *_ka_arena_get(struct ka_arena *arena);
+int _ka_arena_ready(struct ka_arena *arena);
+struct ka_arena *_ka_arena_of(const void *ptr, bool *parent);
+int _ka_slot_ready(struct ka_arena *arena, unsigned int slot);
+unsigned int _ka_class_slot(struct ka_arena *arena, unsigned int class);
+unsigned int _ka_aligned_slot(struct ka_arena *arena, unsigned int shift);
+int _ka_slot_add(struct ka_arena *arena, int kind, const char *name,
+		 uint32_t size, uint32_t align, uint32_t flags);
+int _ka_slot_remove(struct ka_arena *arena, unsigned int slot);
+uint64_t _ka_next_gen(void);
+void _ka_init(void);
+
+static inline bool _ka_in_window(const struct ka_arena *a, const void *p)
+{
+	return a->base && (const char *)p >= a->base &&
+	       (const char *)p < a->base + a->win_bytes;
+}
+
+static inline uint64_t _ka_off(const struct ka_arena *a, const void *p)
+{
+	return (uint64_t)((const char *)p - a->base);
+}
+
+/**
+ * struct ka_cache - an object cache (the public handle).
+ * @arena: its arena.
+ * @slot: its slot there.
+ */
+struct ka_cache {
+	struct ka_arena *arena;
+	unsigned int slot;
+};
+
+/* === Magazines (magazine.c) === */
+
+/**
+ * struct ka_mag - a thread's free objects of one slot.
+ * @count: objects in @objs.
+ * @cap: room in @objs (2 * the slot's batch).
+ * @objs: the objects, most recently freed last.
+ */
+struct ka_mag {
+	uint32_t count;
+	uint32_t cap;
+	void **objs;
+};
+
+/**
+ * struct ka_tcache - a thread's magazines for one arena.
+ * @lock: taken by the owner around every use, by others to drain.
+ * @arena: the arena.
+ * @gen: the arena's gen when this was set up; stale otherwise.
+ * @linked: on @arena->tcaches.
+ * @next: next on @arena->tcaches.
+ * @mags: one magazine per slot.
+ */
+struct ka_tcache {
+	int lock;
+	struct ka_arena *arena;
+	uint64_t gen;
+	bool linked;
+	struct ka_tcache *next;
+	struct ka_mag mags[KA_SLOTS];
+};
+
+void *_ka_mag_alloc(struct ka_arena *arena, unsigned int slot);
+void _ka_mag_free(struct ka_arena *arena, unsigned int slot, void *obj);
+size_t _ka_mag_drain(struct ka_arena *arena, int slot);
+void _ka_mag_count(struct ka_arena *arena, uint64_t *per_slot,
+		   uint64_t *objects, uint64_t *bytes);
+void _ka_mag_thread_init(void);
+int _ka_bulk_alloc(struct ka_arena *arena, unsigned int slot, void **objs,
+		   unsigned int n);
+void _ka_bulk_free(struct ka_arena *arena, unsigned int slot, void **objs,
+		   unsigned int n);
+
+/* === Allocation (alloc.c) === */
+
+/* Flags of _ka_alloc(). */
+#define KA_ZERO		(1U << 0)	/* calloc */
+#define KA_FOREIGN_OK	(1U << 1)	/* interposer: not ours is fine */
+
+void *_ka_alloc(struct ka_arena *arena, size_t size, size_t align,
+		unsigned int flags, const void *caller);
+void *_ka_alloc_slot(struct ka_arena *arena, unsigned int slot);
+void *_ka_block_alloc(struct ka_arena *arena, unsigned int order);
+
+/* What _ka_free() found. */
+enum ka_owner {
+	KA_OWNER_KARENA,	/* freed */
+	KA_OWNER_NONE,		/* NULL */
+	KA_OWNER_FOREIGN,	/* not in any window: someone else's */
+	KA_OWNER_PARENT,	/* a window of the parent, before fork */
+	KA_OWNER_BAD,		/* misuse, reported */
+};
+
+enum ka_owner _ka_free(void *ptr, const char *func, const void *caller,
+		       unsigned int flags, int want_slot);
+void *_ka_realloc(void *ptr, size_t size, const void *caller,
+		  unsigned int flags, enum ka_owner *owner);
+size_t _ka_usable(void *ptr, const char *func, unsigned int flags,
+		  enum ka_owner *owner);
+int _ka_memalign_check(size_t align, bool posix);
+
+/* === Tracing and leak tracking (trace.c) === */
+
+void _ka_trace_init(void);
+void _ka_trace_alloc(const void *caller, const void *p, size_t size);
+void _ka_trace_free(const void *caller, const void *p);
+void _ka_trace_realloc(const void *caller, const void *old, const void *p,
+		       size_t size);
+void _ka_track_add(struct ka_arena *arena, const void *p, size_t size,
+		   const void *caller);
+void _ka_track_del(struct ka_arena *arena, const void *p);
+void _ka_leak_report(struct ka_arena *arena);
+void _ka_trace_fini(void);
+void _ka_trace_atfork_child(void);
+extern _KA_HIDDEN bool _ka_tracing;
+
+/* === Statistics (stats.c) and debugfs (debugfs.c) === */
+
+void _ka_exit_info(void);
+int _ka_debugfs_root(char *buf, size_t len, const char *root);
+
+/* === Small helpers === */
+
+static inline void _ka_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static inline void _ka_spin_lock(int *lock)
+{
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(lock, __ATOMIC_RELAXED))
+			_ka_cpu_relax();
+}
+
+static inline void _ka_spin_unlock(int *lock)
+{
+	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
+static inline bool _ka_is_pow2(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+#endif /* KARENA_LIB_INTERNAL_H */

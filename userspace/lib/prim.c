@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * libkarena: every call into the operating system, and nothing else.
+ *
+ * The rest of the library is logic over what these return; a host test
+ * links prim_fake.c instead, which implements the same calls over
+ * anonymous memory.  Nothing here allocates with malloc: the interposer
+ * calls these from inside malloc.  Errors come back as negative errno
+ * values (or NULL with errno set for the mappings).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/**
+ * _ka_prim_open() - open the device for one client.
+ * @path: the device node.
+ *
+ * Close-on-exec: a descriptor inherited by exec is useless (EPERM).
+ *
+ * Return: the file descriptor, or -errno.
+ */
+int _ka_prim_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/**
+ * _ka_prim_close() - close a client's file descriptor.
+ * @fd: the descriptor.
+ */
+void _ka_prim_close(int fd)
+{
+	close(fd);
+}
+
+/**
+ * _ka_prim_ioctl() - one KARENA_IOC_* command.
+ * @fd: the client.
+ * @cmd: the command.
+ * @arg: its struct.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, cmd, arg);
+	} while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : 0;
+}
+
+/**
+ * _ka_prim_reserve() - reserve address space, inaccessible.
+ * @hint: where, or NULL for anywhere.
+ * @len: bytes.
+ * @fixed: exactly at @hint, but never over an existing mapping.
+ *
+ * Return: the reservation, or NULL with errno set.
+ */
+void *_ka_prim_reserve(void *hint, size_t len, bool fixed)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	void *p;
+
+	if (fixed)
+		flags |= MAP_FIXED_NOREPLACE;
+	p = mmap(hint, len, PROT_NONE, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (fixed && p != hint) {
+		/* Kernels before 4.17 take the flag as a mere hint. */
+		munmap(p, len);
+		errno = EEXIST;
+		return NULL;
+	}
+	return p;
+}
+
+/**
+ * _ka_prim_map_window() - map a client's window over a reservation.
+ * @fd: the client.
+ * @addr: the reserved address.
+ * @len: the window's bytes.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_map_window(int fd, void *addr, size_t len)
+{
+	void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		       fd, 0);
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/**
+ * _ka_prim_anon() - zeroed memory for the library's own bookkeeping.
+ * @len: bytes (rounded up to pages).
+ *
+ * Pages are only backed once touched, so large sparse tables are cheap.
+ *
+ * Return: the memory, or NULL with errno set.
+ */
+void *_ka_prim_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/**
+ * _ka_prim_unmap() - unmap anything mapped above.
+ * @addr: start.
+ * @len: bytes.
+ */
+void _ka_prim_unmap(void *addr, size_t len)
+{
+	munmap(addr, len);
+}
+
+/**
+ * _ka_prim_write() - write all of a buffer, ignoring errors.
+ * @fd: where.
+ * @buf: what.
+ * @len: bytes.
+ */
+void _ka_prim_write(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= n;
+	}
+}
+
+/**
+ * _ka_prim_open_file() - open a file for the trace or the exit report.
+ * @path: the file.
+ * @write: for writing (appending), else for reading.
+ * @trunc: empty it first.
+ *
+ * Return: the descriptor, or -errno.
+ */
+int _ka_prim_open_file(const char *path, bool write, bool trunc)
+{
+	int flags = O_CLOEXEC;
+	int fd;
+
+	if (write)
+		flags |= O_WRONLY | O_CREAT | O_APPEND | (trunc ? O_TRUNC : 0);
+	else
+		flags |= O_RDONLY;
+	fd = open(path, flags, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+/**
+ * _ka_prim_read_file() - read a whole (debugfs) file.
+ * @path: the file.
+ * @buf: gets its contents, NUL-terminated.
+ * @len: room in @buf.
+ *
+ * Return: bytes read (a file longer than @len - 1 is cut), or -errno.
+ */
+long _ka_prim_read_file(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got + 1 < len) {
+		n = read(fd, buf + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (!n)
+			break;
+		got += n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+/**
+ * _ka_prim_write_file() - write a string to a (debugfs) file.
+ * @path: the file.
+ * @buf: what to write.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_write_file(const char *path, const char *buf)
+{
+	size_t len = strlen(buf);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+/**
+ * _ka_prim_getpid() - this process.
+ *
+ * Return: the process id.
+ */
+int _ka_prim_getpid(void)
+{
+	return getpid();
+}
+
+/**
+ * _ka_prim_exe_path() - the running program's file.
+ * @buf: gets the path.
+ * @len: room in @buf.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_exe_path(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}

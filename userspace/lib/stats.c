@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * libkarena: statistics of this process: the library's counters, the
+ * kernel's KARENA_IOC_STATS, mallinfo2, the malloc_stats() table, the
+ * malloc_info() JSON, and what happens at exit (leak check, exit info,
+ * end of the trace).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* One slot's numbers, gathered without holding a lock while printing. */
+struct ka_slot_row {
+	char name[KA_NAME_LEN];
+	uint32_t id;
+	uint32_t size;
+	uint32_t stride;
+	uint32_t slab_bytes;
+	uint32_t batch;
+	uint32_t flags;
+	uint64_t in_use;
+	uint64_t cached;
+	uint64_t refills;
+	uint64_t flushes;
+};
+
+/* Copy the counters of @a, with the magazines counted. */
+static void ka_gather(struct ka_arena *a, struct ka_stats *st,
+		      struct ka_slot_row *rows, unsigned int *nr_rows)
+{
+	uint64_t cached[KA_SLOTS];
+	unsigned int i, n = 0;
+
+	_ka_mag_count(a, cached, &st->cached_objects, &st->cached_bytes);
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++) {
+		uint64_t *src = (uint64_t *)&a->stats + i;
+		uint64_t *dst = (uint64_t *)st + i;
+
+		if (dst == &st->cached_objects || dst == &st->cached_bytes)
+			continue;
+		*dst = __atomic_load_n(src, __ATOMIC_RELAXED);
+	}
+	for (i = 1; rows && i < KA_SLOTS; i++) {
+		const struct ka_slot *s = &a->slots[i];
+
+		if (s->kind == KA_SLOT_FREE)
+			continue;
+		memcpy(rows[n].name, s->name, sizeof(rows[n].name));
+		rows[n].id = s->id;
+		rows[n].size = s->object_size;
+		rows[n].stride = s->stride;
+		rows[n].slab_bytes = s->slab_bytes;
+		rows[n].batch = s->batch;
+		rows[n].flags = s->flags;
+		rows[n].in_use = __atomic_load_n(&s->in_use, __ATOMIC_RELAXED);
+		rows[n].cached = cached[i];
+		rows[n].refills = __atomic_load_n(&s->refills,
+						  __ATOMIC_RELAXED);
+		rows[n].flushes = __atomic_load_n(&s->flushes,
+						  __ATOMIC_RELAXED);
+		n++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (nr_rows)
+		*nr_rows = n;
+}
+
+int ka_arena_stats(struct ka_arena *arena, struct ka_stats *st)
+{
+	struct ka_arena *a = _ka_arena_get(arena);
+
+	if (!st) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(st, 0, sizeof(*st));
+	ka_gather(a, st, NULL, NULL);
+	return 0;
+}
+
+int ka_client_stats(struct ka_arena *arena, struct ka_client_stats *st)
+{
+	struct ka_arena *a = _ka_arena_get(arena);
+	struct karena_stats ks;
+	int ret;
+
+	if (!st) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(st, 0, sizeof(*st));
+	ret = _ka_arena_ready(a);
+	if (!ret) {
+		memset(&ks, 0, sizeof(ks));
+		ret = _ka_prim_ioctl(a->fd, KARENA_IOC_STATS, &ks);
+	}
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	st->nr_caches = ks.nr_caches;
+	st->bytes = ks.bytes;
+	st->slab_bytes = ks.slab_bytes;
+	st->block_bytes = ks.block_bytes;
+	st->objects = ks.objects;
+	st->alloc_calls = ks.alloc_calls;
+	st->free_calls = ks.free_calls;
+	st->objects_allocated = ks.objects_allocated;
+	st->objects_freed = ks.objects_freed;
+	st->bad_frees = ks.bad_frees;
+	st->quota_failures = ks.quota_failures;
+	st->quota_bytes = a->info.quota_bytes;
+	st->window_bytes = a->info.window_bytes;
+	return 0;
+}
+
+/* mallinfo2 from the library's and the kernel's numbers. */
+static struct mallinfo2 ka_mallinfo_of(const struct ka_stats *st,
+				       const struct ka_client_stats *cs)
+{
+	struct mallinfo2 mi;
+	uint64_t objects = st->bytes_in_use - st->block_bytes;
+
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = cs->bytes;
+	mi.ordblks = st->cached_objects;
+	mi.hblks = st->blocks_in_use;
+	mi.hblkhd = st->block_bytes;
+	mi.uordblks = objects;
+	mi.fordblks = cs->slab_bytes > objects ? cs->slab_bytes - objects : 0;
+	mi.keepcost = st->cached_bytes;
+	return mi;
+}
+
+struct mallinfo2 ka_arena_mallinfo(struct ka_arena *arena)
+{
+	struct ka_client_stats cs;
+	struct ka_stats st;
+
+	ka_client_stats(arena, &cs);
+	ka_arena_stats(arena, &st);
+	return ka_mallinfo_of(&st, &cs);
+}
+
+struct mallinfo2 ka_mallinfo(void)
+{
+	return ka_arena_mallinfo(NULL);
+}
+
+void ka_malloc_stats(void)
+{
+	struct ka_slot_row rows[KA_SLOTS];
+	struct ka_arena *a = _ka_arena_get(NULL);
+	struct ka_client_stats cs;
+	struct ka_stats st;
+	unsigned int n, i;
+
+	memset(&st, 0, sizeof(st));
+	ka_client_stats(a, &cs);
+	ka_gather(a, &st, rows, &n);
+	fprintf(stderr, "karena: default arena, %s, window %llu KiB, quota %llu KiB\n",
+		a->state == KA_ARENA_OPEN ? _ka_opt.device : "not open",
+		(unsigned long long)cs.window_bytes >> 10,
+		(unsigned long long)cs.quota_bytes >> 10);
+	fprintf(stderr, "%-20s %6s %6s %5s %9s %9s %8s %8s\n", "cache", "size",
+		"stride", "batch", "in_use", "cached", "refills", "flushes");
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%-20s %6u %6u %5u %9llu %9llu %8llu %8llu\n",
+			rows[i].name, rows[i].size, rows[i].stride,
+			rows[i].batch, (unsigned long long)rows[i].in_use,
+			(unsigned long long)rows[i].cached,
+			(unsigned long long)rows[i].refills,
+			(unsigned long long)rows[i].flushes);
+	fprintf(stderr, "%-20s %6s %6s %5s %9llu %9llu\n", "total", "", "", "",
+		(unsigned long long)st.objects_in_use,
+		(unsigned long long)st.cached_objects);
+	fprintf(stderr, "in use: %llu bytes in %llu objects and %llu page blocks (%llu bytes)\n",
+		(unsigned long long)st.bytes_in_use,
+		(unsigned long long)st.objects_in_use,
+		(unsigned long long)st.blocks_in_use,
+		(unsigned long long)st.block_bytes);
+	fprintf(stderr, "calls: %llu mallocs, %llu frees, %llu refills, %llu flushes, %llu block calls\n",
+		(unsigned long long)st.mallocs, (unsigned long long)st.frees,
+		(unsigned long long)st.refills, (unsigned long long)st.flushes,
+		(unsigned long long)st.block_calls);
+	fprintf(stderr, "kernel: %llu bytes (%llu slab, %llu block), %llu objects, %llu bad frees, %llu quota failures\n",
+		(unsigned long long)cs.bytes,
+		(unsigned long long)cs.slab_bytes,
+		(unsigned long long)cs.block_bytes,
+		(unsigned long long)cs.objects,
+		(unsigned long long)cs.bad_frees,
+		(unsigned long long)cs.quota_failures);
+	fprintf(stderr, "misuse: %llu double frees, %llu invalid frees, %llu red zones, %llu parent frees\n",
+		(unsigned long long)st.double_frees,
+		(unsigned long long)st.invalid_frees,
+		(unsigned long long)st.redzone_errors,
+		(unsigned long long)st.parent_frees);
+}
+
+#define KA_JSON_U64(fp, sep, name, v) \
+	fprintf(fp, "%s\"%s\": %llu", sep, name, (unsigned long long)(v))
+
+int ka_arena_info(struct ka_arena *arena, FILE *fp)
+{
+	struct ka_slot_row rows[KA_SLOTS];
+	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_client_stats cs;
+	struct mallinfo2 mi;
+	struct ka_stats st;
+	unsigned int n, i;
+
+	if (!fp) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	ka_client_stats(a, &cs);
+	ka_gather(a, &st, rows, &n);
+	mi = ka_mallinfo_of(&st, &cs);
+
+	fprintf(fp, "{\"version\": 1, \"pid\": %d, \"device\": \"%s\",\n",
+		_ka_prim_getpid(), a->path[0] ? a->path : _ka_opt.device);
+	fprintf(fp, " \"mallinfo\": {");
+	KA_JSON_U64(fp, "", "arena", mi.arena);
+	KA_JSON_U64(fp, ", ", "ordblks", mi.ordblks);
+	KA_JSON_U64(fp, ", ", "smblks", mi.smblks);
+	KA_JSON_U64(fp, ", ", "hblks", mi.hblks);
+	KA_JSON_U64(fp, ", ", "hblkhd", mi.hblkhd);
+	KA_JSON_U64(fp, ", ", "usmblks", mi.usmblks);
+	KA_JSON_U64(fp, ", ", "fsmblks", mi.fsmblks);
+	KA_JSON_U64(fp, ", ", "uordblks", mi.uordblks);
+	KA_JSON_U64(fp, ", ", "fordblks", mi.fordblks);
+	KA_JSON_U64(fp, ", ", "keepcost", mi.keepcost);
+	fprintf(fp, "},\n \"stats\": {");
+	KA_JSON_U64(fp, "", "mallocs", st.mallocs);
+	KA_JSON_U64(fp, ", ", "frees", st.frees);
+	KA_JSON_U64(fp, ", ", "bytes_in_use", st.bytes_in_use);
+	KA_JSON_U64(fp, ", ", "objects_in_use", st.objects_in_use);
+	KA_JSON_U64(fp, ", ", "blocks_in_use", st.blocks_in_use);
+	KA_JSON_U64(fp, ", ", "block_bytes", st.block_bytes);
+	KA_JSON_U64(fp, ", ", "cached_objects", st.cached_objects);
+	KA_JSON_U64(fp, ", ", "cached_bytes", st.cached_bytes);
+	KA_JSON_U64(fp, ", ", "refills", st.refills);
+	KA_JSON_U64(fp, ", ", "flushes", st.flushes);
+	KA_JSON_U64(fp, ", ", "block_calls", st.block_calls);
+	KA_JSON_U64(fp, ", ", "caches", st.caches);
+	KA_JSON_U64(fp, ", ", "spills", st.spills);
+	KA_JSON_U64(fp, ", ", "double_frees", st.double_frees);
+	KA_JSON_U64(fp, ", ", "invalid_frees", st.invalid_frees);
+	KA_JSON_U64(fp, ", ", "redzone_errors", st.redzone_errors);
+	KA_JSON_U64(fp, ", ", "parent_frees", st.parent_frees);
+	fprintf(fp, "},\n \"client\": {");
+	KA_JSON_U64(fp, "", "nr_caches", cs.nr_caches);
+	KA_JSON_U64(fp, ", ", "bytes", cs.bytes);
+	KA_JSON_U64(fp, ", ", "slab_bytes", cs.slab_bytes);
+	KA_JSON_U64(fp, ", ", "block_bytes", cs.block_bytes);
+	KA_JSON_U64(fp, ", ", "objects", cs.objects);
+	KA_JSON_U64(fp, ", ", "alloc_calls", cs.alloc_calls);
+	KA_JSON_U64(fp, ", ", "free_calls", cs.free_calls);
+	KA_JSON_U64(fp, ", ", "objects_allocated", cs.objects_allocated);
+	KA_JSON_U64(fp, ", ", "objects_freed", cs.objects_freed);
+	KA_JSON_U64(fp, ", ", "bad_frees", cs.bad_frees);
+	KA_JSON_U64(fp, ", ", "quota_failures", cs.quota_failures);
+	KA_JSON_U64(fp, ", ", "quota_bytes", cs.quota_bytes);
+	KA_JSON_U64(fp, ", ", "window_bytes", cs.window_bytes);
+	fprintf(fp, "},\n \"caches\": [");
+	for (i = 0; i < n; i++) {
+		fprintf(fp, "%s\n  {\"name\": \"%s\"", i ? "," : "",
+			rows[i].name);
+		KA_JSON_U64(fp, ", ", "cache_id", rows[i].id);
+		KA_JSON_U64(fp, ", ", "object_size", rows[i].size);
+		KA_JSON_U64(fp, ", ", "stride", rows[i].stride);
+		KA_JSON_U64(fp, ", ", "slab_bytes", rows[i].slab_bytes);
+		KA_JSON_U64(fp, ", ", "batch", rows[i].batch);
+		KA_JSON_U64(fp, ", ", "flags", rows[i].flags);
+		KA_JSON_U64(fp, ", ", "in_use", rows[i].in_use);
+		KA_JSON_U64(fp, ", ", "cached", rows[i].cached);
+		KA_JSON_U64(fp, ", ", "refills", rows[i].refills);
+		KA_JSON_U64(fp, ", ", "flushes", rows[i].flushes);
+		fprintf(fp, "}");
+	}
+	fprintf(fp, "]}\n");
+	return ferror(fp) ? -1 : 0;
+}
+
+int ka_malloc_info(int options, FILE *fp)
+{
+	if (options) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ka_arena_info(NULL, fp);
+}
+
+/*
+ * KARENA_EXIT_INFO: the default arena's JSON, then this client's lines of
+ * debugfs' clients file and slabinfo, read while the client still
+ * exists, as proof of where the memory came from.
+ */
+static void ka_exit_info(void)
+{
+	char root[300], path[400], line[512];
+	struct ka_arena *a = &_ka_default;
+	FILE *fp, *in;
+	long id;
+	int fd;
+
+	if (!_ka_opt.exit_info[0] || a->state != KA_ARENA_OPEN)
+		return;
+	fd = _ka_prim_open_file(_ka_opt.exit_info, true, false);
+	if (fd < 0)
+		return;
+	fp = fdopen(fd, "a");
+	if (!fp) {
+		_ka_prim_close(fd);
+		return;
+	}
+	ka_arena_info(a, fp);
+	id = ka_arena_client_id(a);
+	if (id >= 0 && !_ka_debugfs_root(root, sizeof(root), NULL)) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof(prefix), "%ld ", id);
+		snprintf(path, sizeof(path), "%s/clients", root);
+		in = fopen(path, "r");
+		while (in && fgets(line, sizeof(line), in))
+			if (!strncmp(line, prefix, strlen(prefix)))
+				fprintf(fp, "debugfs clients: %s", line);
+		if (in)
+			fclose(in);
+		snprintf(prefix, sizeof(prefix), "u%ld.", id);
+		snprintf(path, sizeof(path), "%s/slabinfo", root);
+		in = fopen(path, "r");
+		while (in && fgets(line, sizeof(line), in))
+			if (!strncmp(line, prefix, strlen(prefix)))
+				fprintf(fp, "debugfs slabinfo: %s", line);
+		if (in)
+			fclose(in);
+	} else {
+		fprintf(fp, "debugfs: %s\n", ka_errmsg());
+	}
+	fclose(fp);
+}
+
+/* At exit: the leak check, the exit info, the end of the trace. */
+static void __attribute__((destructor)) ka_fini(void)
+{
+	if (__atomic_load_n(&_ka_default.state, __ATOMIC_ACQUIRE) ==
+	    KA_ARENA_OPEN) {
+		_ka_leak_report(&_ka_default);
+		ka_exit_info();
+	}
+	_ka_trace_fini();
+}
