@@ -52,6 +52,7 @@
  * @max_batch: out, most objects per bulk command (KARENA_MAX_BATCH).
  * @max_object_size: out, largest object size of a user cache.
  * @max_caches: out, most user caches one client may have at once.
+ * @__pad: must be zero.
  * @arena_bytes: out, size of the whole arena.
  * @arena_free_bytes: out, arena bytes free right now.
  * @window_bytes: out, size of this client's window (the largest valid
