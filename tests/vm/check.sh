@@ -6,11 +6,12 @@
 # a per-kernel/per-suite table and the line "N passed, N failed, N skipped".
 #
 # Usage: tests/vm/check.sh [--only "PHASES"] [--kernels "debug stock"]
-#   PHASES: lifecycle kunit selftests (default: all; --only skips lint)
+#   PHASES: lifecycle kunit selftests interposer (default: all; --only
+#   skips lint)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-phases="lifecycle kunit selftests"
+phases="lifecycle kunit selftests interposer"
 kernels="debug stock"
 lint=1
 while [ $# -gt 0 ]; do
@@ -51,6 +52,8 @@ if [ $lint -eq 1 ]; then
 	step "make lint" bash "$KARENA_TOP/tests/lint.sh"
 fi
 step "userspace build" make -C "$KARENA_TOP" userspace KARENA_BUILD="$KARENA_BUILD"
+step "libkarena asan-test" make -C "$KARENA_TOP/userspace" asan-test \
+	O="$KARENA_BUILD/userspace"
 for k in $kernels; do
 	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" || continue
 	say "booting the $k kernel: $phases"

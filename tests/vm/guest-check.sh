@@ -6,7 +6,7 @@
 # after every phase (results in oracle.tap).
 #
 # Usage (from check.sh through run.sh): guest-check.sh PHASE...
-# Phases: lifecycle kunit selftests
+# Phases: lifecycle kunit selftests interposer
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kernel=${KARENA_KERNEL:?}
@@ -69,6 +69,19 @@ phase_selftests() {
 		[ $rc -eq 124 ] && echo "not ok - $name timed out" >>"$results/selftest-$name.tap"
 	done
 	rmmod karena || echo "not ok - rmmod karena after selftests"
+}
+
+# libkarena's LD_PRELOAD interposer under real programs (python3,
+# sqlite3, sort, gcc), tests/selftests/interposer.sh; a larger arena than
+# the default 64 MiB, so that the programs fit in a client's quota.
+phase_interposer() {
+	local rc
+	insmod "$KARENA_KO" dev_mode=0666 arena_mb=${KARENA_INTERPOSER_ARENA_MB:-192} ||
+		{ echo "not ok 1 - insmod karena.ko"; return 1; }
+	KARENA_BUILD=$build timeout 900 bash "$top/tests/selftests/interposer.sh"
+	rc=$?
+	rmmod karena || { echo "not ok - rmmod karena after interposer"; rc=1; }
+	return $rc
 }
 
 status=0

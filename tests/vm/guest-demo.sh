@@ -53,6 +53,17 @@ section_uapi() {
 	show "cat $dbg/clients"
 }
 
+# libkarena (Documentation/library.rst): the example program, which runs
+# karena-stat while it still holds its memory, then an unmodified program
+# under the LD_PRELOAD interposer printing karena's malloc_stats() table.
+section_library() {
+	local lib=${build#"$top"/}/userspace
+	heading "libkarena: a program allocating through the library (userspace/examples/example.c)"
+	show "$lib/karena-example --then '$lib/karena-stat --top 8'"
+	heading "An unmodified program on karena: LD_PRELOAD=libkarena-preload.so"
+	show "LD_PRELOAD=$lib/libkarena-preload.so python3 -c 'import ctypes; d = {i: str(i) * 40 for i in range(20000)}; print(len(d), \"entries\", flush=True); ctypes.CDLL(None).malloc_stats()' 2>&1 | head -n 14"
+}
+
 section_unload() {
 	heading "Unloading"
 	show "rmmod karena && dmesg | grep 'karena:' | tail -n 1"
@@ -62,4 +73,5 @@ section_load || exit 1
 section_debugfs
 section_buddy
 section_uapi
+section_library
 section_unload

@@ -48,11 +48,11 @@ static void ka_explain(const char *root, const char *path, int err)
 
 	if (err == -EACCES || err == -EPERM) {
 		_ka_set_errmsg("cannot read %s: %s (debugfs is readable by root only)",
-			       path, strerror(-err));
+			       path, strerrordesc_np(-err));
 		return;
 	}
 	if (err != -ENOENT) {
-		_ka_set_errmsg("cannot read %s: %s", path, strerror(-err));
+		_ka_set_errmsg("cannot read %s: %s", path, strerrordesc_np(-err));
 		return;
 	}
 	snprintf(parent, sizeof(parent), "%s", root);
@@ -482,7 +482,7 @@ long ka_arena_client_id(struct ka_arena *arena)
 	ret = _ka_arena_ready(a);
 	if (ret) {
 		errno = -ret;
-		_ka_set_errmsg("the arena has no client: %s", strerror(-ret));
+		_ka_set_errmsg("the arena has no client: %s", strerrordesc_np(-ret));
 		return -1;
 	}
 	_ka_debugfs_root(root, sizeof(root), NULL);

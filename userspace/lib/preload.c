@@ -77,10 +77,10 @@ static bool ka_decide(void)
 		dev = _ka_opt.device;
 		if (ret && _ka_opt.require)
 			_ka_fatal("%s: %s (KARENA_REQUIRE=1)", dev,
-				  strerror(-ret));
+				  strerrordesc_np(-ret));
 		if (ret && !_ka_opt.quiet)
 			_ka_say("%s: %s; using the system allocator", dev,
-				strerror(-ret));
+				strerrordesc_np(-ret));
 		__atomic_store_n(&ka_mode, ret ? KA_MODE_SYSTEM : KA_MODE_KARENA,
 				 __ATOMIC_RELEASE);
 	}

@@ -80,7 +80,7 @@ static void ka_trace_open(bool trunc)
 	fd = _ka_prim_open_file(path, true, trunc);
 	if (fd < 0) {
 		_ka_say("KARENA_TRACE: cannot open %s: %s", path,
-			strerror(-fd));
+			strerrordesc_np(-fd));
 		return;
 	}
 	ka_trace_fd = fd;

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libkarena under threads: objects allocated in one thread and freed in
+ * another with content stamps, thread churn (threads that exit holding
+ * magazines), fork while other threads allocate; then the kernel's own
+ * checks: every user cache of this client and the buddy allocator are
+ * validated through debugfs, and their error counters must stay 0.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "kselftest_harness.h"
+#include "lib_test_util.h"
+
+#define PAIRS		4
+#define PER_ROUND	1500
+#define ROUNDS		4
+
+struct lane {
+	void *objs[PER_ROUND];
+	size_t sizes[PER_ROUND];
+	unsigned int seed;
+	long bad;
+};
+
+static size_t pick_size(unsigned int *seed)
+{
+	unsigned int r = rand_r(seed);
+
+	if (r % 100 < 85)
+		return 1 + r % 512;
+	if (r % 100 < 99)
+		return 1 + r % 16384;
+	return 16385 + r % 200000;
+}
+
+static void *producer(void *arg)
+{
+	struct lane *l = arg;
+	unsigned int i;
+
+	for (i = 0; i < PER_ROUND; i++) {
+		l->sizes[i] = pick_size(&l->seed);
+		l->objs[i] = i % 3 ? ka_malloc(l->sizes[i]) :
+			     ka_calloc(1, l->sizes[i]);
+		if (!l->objs[i]) {
+			l->bad++;
+			continue;
+		}
+		lt_stamp(l->objs[i], l->sizes[i] < 64 ? l->sizes[i] : 64, i);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	struct lane *l = arg;
+	unsigned int i;
+
+	for (i = 0; i < PER_ROUND; i++) {
+		if (!l->objs[i])
+			continue;
+		if (!lt_stamp_ok(l->objs[i],
+				 l->sizes[i] < 64 ? l->sizes[i] : 64, i))
+			l->bad++;
+		ka_free(l->objs[i]);
+	}
+	return NULL;
+}
+
+/* Validate every user cache of our client and the buddy allocator. */
+static int kernel_validate(struct __test_metadata *_metadata, long cid)
+{
+	char prefix[32], path[512], buf[4096];
+	struct dirent *de;
+	int caches = 0;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), "u%ld.", cid);
+	d = opendir(LT_DEBUGFS "/caches");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), LT_DEBUGFS "/caches/%s/validate",
+			 de->d_name);
+		EXPECT_EQ(0, lt_write(path, "1")) TH_LOG("%s", path);
+		snprintf(path, sizeof(path), LT_DEBUGFS "/caches/%s/errors",
+			 de->d_name);
+		EXPECT_LT(0, lt_read(path, buf, sizeof(buf)));
+		EXPECT_EQ(0, atol(buf)) TH_LOG("%s: %s", path, buf);
+		caches++;
+	}
+	closedir(d);
+	EXPECT_EQ(0, lt_write(LT_DEBUGFS "/validate", "1"));
+	EXPECT_LT(0, lt_read(LT_DEBUGFS "/arena", buf, sizeof(buf)));
+	EXPECT_EQ(0, lt_kv(buf, "validate_failures")) TH_LOG("%s", buf);
+	return caches;
+}
+
+FIXTURE(stress) {
+	int unused;
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+TEST_F_TIMEOUT(stress, cross_thread_free, 300)
+{
+	struct lane lanes[PAIRS];
+	pthread_t p[PAIRS], c[PAIRS];
+	struct ka_client_stats cs;
+	struct ka_stats st;
+	unsigned int r, i;
+	long bad = 0, cid;
+
+	LT_NEED_DEVICE();
+	memset(lanes, 0, sizeof(lanes));
+	for (i = 0; i < PAIRS; i++)
+		lanes[i].seed = 1 + i;
+	for (r = 0; r < ROUNDS; r++) {
+		for (i = 0; i < PAIRS; i++)
+			ASSERT_EQ(0, pthread_create(&p[i], NULL, producer,
+						    &lanes[i]));
+		for (i = 0; i < PAIRS; i++)
+			pthread_join(p[i], NULL);
+		/* Each lane is freed by another thread than made it. */
+		for (i = 0; i < PAIRS; i++)
+			ASSERT_EQ(0, pthread_create(&c[i], NULL, consumer,
+						    &lanes[(i + 1) % PAIRS]));
+		for (i = 0; i < PAIRS; i++)
+			pthread_join(c[i], NULL);
+	}
+	for (i = 0; i < PAIRS; i++)
+		bad += lanes[i].bad;
+	EXPECT_EQ(0, bad) TH_LOG("failed allocations or broken stamps");
+
+	ASSERT_EQ(0, ka_arena_stats(NULL, &st));
+	EXPECT_EQ(0U, st.objects_in_use);
+	EXPECT_EQ(0U, st.blocks_in_use);
+	EXPECT_EQ(0U, st.double_frees + st.invalid_frees);
+	/* The exited threads' magazines went back; trim the main thread's. */
+	EXPECT_EQ(0U, st.cached_objects) TH_LOG("threads exited, cached %llu",
+					       (unsigned long long)st.cached_objects);
+	ka_arena_trim(NULL);
+	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
+	EXPECT_EQ(0U, cs.objects) TH_LOG("the kernel still counts objects");
+	EXPECT_EQ(0U, cs.block_bytes);
+	EXPECT_EQ(0U, cs.bad_frees);
+
+	if (access(LT_DEBUGFS "/clients", R_OK))
+		SKIP(return, "no debugfs: kernel-side validate not run");
+	cid = ka_arena_client_id(NULL);
+	ASSERT_LE(0, cid) TH_LOG("%s", ka_errmsg());
+	EXPECT_LT(0, kernel_validate(_metadata, cid));
+}
+
+/* mimalloc's test-stress pattern: short-lived threads that allocate,
+ * hand objects over through a shared array and exit. */
+#define CHURN_THREADS	32
+#define CHURN_ITERS	50
+#define CHURN_SLOTS	512
+
+static void *churn_slots[CHURN_SLOTS];
+static pthread_mutex_t churn_lock = PTHREAD_MUTEX_INITIALIZER;
+static long churn_bad;
+
+static void *churn(void *arg)
+{
+	unsigned int seed = (uintptr_t)arg, i, k;
+	void *mine[16];
+
+	for (i = 0; i < 16; i++) {
+		mine[i] = ka_malloc(16 + rand_r(&seed) % 2000);
+		if (mine[i])
+			memset(mine[i], 0x5a, 16);
+	}
+	for (i = 0; i < 40; i++) {
+		k = rand_r(&seed) % CHURN_SLOTS;
+		pthread_mutex_lock(&churn_lock);
+		if (churn_slots[k]) {
+			if (((unsigned char *)churn_slots[k])[0] != (k & 0xff))
+				churn_bad++;
+			ka_free(churn_slots[k]);
+		}
+		churn_slots[k] = ka_malloc(8 + rand_r(&seed) % 300);
+		if (churn_slots[k])
+			((unsigned char *)churn_slots[k])[0] = k & 0xff;
+		pthread_mutex_unlock(&churn_lock);
+	}
+	for (i = 0; i < 16; i++)
+		ka_free(mine[i]);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, thread_churn, 300)
+{
+	pthread_t th[CHURN_THREADS];
+	struct ka_client_stats cs;
+	struct ka_stats st;
+	unsigned int it, i;
+	long cid;
+
+	LT_NEED_DEVICE();
+	for (it = 0; it < CHURN_ITERS; it++) {
+		for (i = 0; i < CHURN_THREADS; i++)
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, churn,
+						    (void *)(uintptr_t)(it * 100 + i)));
+		for (i = 0; i < CHURN_THREADS; i++)
+			pthread_join(th[i], NULL);
+	}
+	EXPECT_EQ(0, churn_bad);
+	for (i = 0; i < CHURN_SLOTS; i++)
+		ka_free(churn_slots[i]);
+	ASSERT_EQ(0, ka_arena_stats(NULL, &st));
+	EXPECT_EQ(0U, st.objects_in_use);
+	EXPECT_EQ(0U, st.double_frees + st.invalid_frees);
+	ka_arena_trim(NULL);
+	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
+	EXPECT_EQ(0U, cs.objects);
+	EXPECT_EQ(0U, cs.bad_frees);
+	if (access(LT_DEBUGFS "/clients", R_OK))
+		SKIP(return, "no debugfs: kernel-side validate not run");
+	cid = ka_arena_client_id(NULL);
+	ASSERT_LE(0, cid);
+	EXPECT_LT(0, kernel_validate(_metadata, cid));
+}
+
+/* glibc's tst-malloc-fork-deadlock shape: fork while threads allocate. */
+static volatile int fork_stop;
+
+static void *busy(void *arg)
+{
+	unsigned int seed = (uintptr_t)arg;
+	void *p;
+
+	while (!fork_stop) {
+		p = ka_malloc(1 + rand_r(&seed) % 4000);
+		ka_free(p);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, fork_while_threads_allocate, 300)
+{
+	pthread_t th[4];
+	unsigned int i, forks;
+	int status;
+	pid_t pid;
+
+	LT_NEED_DEVICE();
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, busy,
+					    (void *)(uintptr_t)i));
+	for (forks = 0; forks < 20; forks++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			void *p[100];
+
+			alarm(60);
+			for (i = 0; i < 100; i++)
+				p[i] = ka_malloc(1 + i * 37);
+			for (i = 0; i < 100; i++)
+				ka_free(p[i]);
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status)) TH_LOG("child ended by signal %d",
+						      WTERMSIG(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	fork_stop = 1;
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+}
+
+TEST_HARNESS_MAIN
