@@ -77,14 +77,15 @@ struct karena_info {
 	__u64 user_quota_bytes;
 	__u64 reserved[4];
 };
+
 #define KARENA_INFO_SIZE_VER0	4
 
 /* User cache flags (struct karena_cache_create.flags). */
-#define KARENA_CACHE_HWALIGN	(1U << 0) /* align objects to cache lines */
-#define KARENA_CACHE_POISON	(1U << 1) /* poison free objects (0x6b/0xa5) */
-#define KARENA_CACHE_REDZONE	(1U << 2) /* red zones around objects */
-#define KARENA_CACHE_TRACK	(1U << 3) /* record last alloc/free owner */
-#define KARENA_CACHE_CONSISTENCY (1U << 4) /* full checks on every free */
+#define KARENA_CACHE_HWALIGN	0x01U /* align objects to cache lines */
+#define KARENA_CACHE_POISON	0x02U /* poison free objects (0x6b/0xa5) */
+#define KARENA_CACHE_REDZONE	0x04U /* red zones around objects */
+#define KARENA_CACHE_TRACK	0x08U /* record last alloc/free owner */
+#define KARENA_CACHE_CONSISTENCY 0x10U /* full checks on every free */
 #define KARENA_CACHE_FLAGS	0x1fU
 
 /**
@@ -116,6 +117,7 @@ struct karena_cache_create {
 	__u32 object_offset;
 	__u64 reserved[2];
 };
+
 #define KARENA_CACHE_CREATE_SIZE_VER0	48
 
 /**
@@ -131,6 +133,7 @@ struct karena_cache_destroy {
 	__u32 cache_id;
 	__u64 reserved;
 };
+
 #define KARENA_CACHE_DESTROY_SIZE_VER0	8
 
 /**
@@ -163,6 +166,7 @@ struct karena_bulk {
 	__u64 offsets;
 	__u64 reserved;
 };
+
 #define KARENA_BULK_SIZE_VER0	24
 
 /**
@@ -182,6 +186,7 @@ struct karena_pages {
 	__u64 offset;
 	__u64 reserved[2];
 };
+
 #define KARENA_PAGES_SIZE_VER0	16
 
 /**
@@ -216,6 +221,7 @@ struct karena_stats {
 	__u64 quota_failures;
 	__u64 reserved[4];
 };
+
 #define KARENA_STATS_SIZE_VER0	4
 
 #define KARENA_IOC_INFO		_IOWR(KARENA_IOC_MAGIC, 0x00, struct karena_info)
