@@ -127,7 +127,7 @@ static const struct misuse misuses[] = {
 	  "red zone overwritten at ", "ka_cache_free" },
 };
 
-#define NR_MISUSES (sizeof(misuses) / sizeof(misuses[0]))
+#define NR_MISUSES ARRAY_SIZE(misuses)
 
 /* The child: do the misuse; print the address on stdout-less stderr. */
 static int run_misuse(void *arg)
@@ -163,8 +163,7 @@ TEST(misuse_aborts)
 		EXPECT_EQ(NULL, strchr(err, '\n') ?
 			  strchr(strchr(err, '\n') + 1, '\n') : NULL)
 			TH_LOG("%s: more than one line: %s", m->name, err);
-		/* And the address: the child's addr_seen is not ours, so
-		 * check the format "0x" followed by hex digits. */
+		/* And an address ("0x..."): the child's is not known here. */
 		if (line)
 			EXPECT_NE(NULL, strstr(line, "0x"));
 	}

@@ -257,7 +257,7 @@ TEST(trace_read_by_mtrace)
 		unsigned long long addr, size;
 
 		if (sscanf(line + 1, "%llx %llx", &addr, &size) != 2)
-			continue;
+			continue;	/* not a leak line */
 		leaks++;
 		EXPECT_EQ(strtoull(leak, NULL, 16), addr) TH_LOG("%s", report);
 		EXPECT_EQ(0x14dU, size);

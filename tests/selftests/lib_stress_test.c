@@ -162,8 +162,10 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 	EXPECT_LT(0, kernel_validate(_metadata, cid));
 }
 
-/* mimalloc's test-stress pattern: short-lived threads that allocate,
- * hand objects over through a shared array and exit. */
+/*
+ * mimalloc's test-stress pattern: short-lived threads that allocate,
+ * hand objects over through a shared array and exit.
+ */
 #define CHURN_THREADS	32
 #define CHURN_ITERS	50
 #define CHURN_SLOTS	512
@@ -234,14 +236,14 @@ TEST_F_TIMEOUT(stress, thread_churn, 300)
 }
 
 /* glibc's tst-malloc-fork-deadlock shape: fork while threads allocate. */
-static volatile int fork_stop;
+static int fork_stop;
 
 static void *busy(void *arg)
 {
 	unsigned int seed = (uintptr_t)arg;
 	void *p;
 
-	while (!fork_stop) {
+	while (!__atomic_load_n(&fork_stop, __ATOMIC_RELAXED)) {
 		p = ka_malloc(1 + rand_r(&seed) % 4000);
 		ka_free(p);
 	}
@@ -273,11 +275,11 @@ TEST_F_TIMEOUT(stress, fork_while_threads_allocate, 300)
 			_exit(0);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		EXPECT_TRUE(WIFEXITED(status)) TH_LOG("child ended by signal %d",
-						      WTERMSIG(status));
+		EXPECT_TRUE(WIFEXITED(status))
+			TH_LOG("child ended by signal %d", WTERMSIG(status));
 		EXPECT_EQ(0, WEXITSTATUS(status));
 	}
-	fork_stop = 1;
+	__atomic_store_n(&fork_stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 }

@@ -45,7 +45,7 @@ static const size_t lt_classes[] = {
 	4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384,
 };
 
-#define LT_NR_CLASSES (sizeof(lt_classes) / sizeof(lt_classes[0]))
+#define LT_NR_CLASSES ARRAY_SIZE(lt_classes)
 
 /**
  * lt_child() - run @fn(@arg) in a child with stderr captured.

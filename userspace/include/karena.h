@@ -29,8 +29,8 @@
 
 #include <malloc.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <linux/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -396,23 +396,23 @@ KA_API void ka_pages_free(void *block);
  *	fork (ignored: that memory is not the child's).
  */
 struct ka_stats {
-	uint64_t mallocs;
-	uint64_t frees;
-	uint64_t bytes_in_use;
-	uint64_t objects_in_use;
-	uint64_t blocks_in_use;
-	uint64_t block_bytes;
-	uint64_t cached_objects;
-	uint64_t cached_bytes;
-	uint64_t refills;
-	uint64_t flushes;
-	uint64_t block_calls;
-	uint64_t caches;
-	uint64_t spills;
-	uint64_t double_frees;
-	uint64_t invalid_frees;
-	uint64_t redzone_errors;
-	uint64_t parent_frees;
+	__u64 mallocs;
+	__u64 frees;
+	__u64 bytes_in_use;
+	__u64 objects_in_use;
+	__u64 blocks_in_use;
+	__u64 block_bytes;
+	__u64 cached_objects;
+	__u64 cached_bytes;
+	__u64 refills;
+	__u64 flushes;
+	__u64 block_calls;
+	__u64 caches;
+	__u64 spills;
+	__u64 double_frees;
+	__u64 invalid_frees;
+	__u64 redzone_errors;
+	__u64 parent_frees;
 };
 
 /**
@@ -432,19 +432,19 @@ struct ka_stats {
  * @window_bytes: the window's size.
  */
 struct ka_client_stats {
-	uint64_t nr_caches;
-	uint64_t bytes;
-	uint64_t slab_bytes;
-	uint64_t block_bytes;
-	uint64_t objects;
-	uint64_t alloc_calls;
-	uint64_t free_calls;
-	uint64_t objects_allocated;
-	uint64_t objects_freed;
-	uint64_t bad_frees;
-	uint64_t quota_failures;
-	uint64_t quota_bytes;
-	uint64_t window_bytes;
+	__u64 nr_caches;
+	__u64 bytes;
+	__u64 slab_bytes;
+	__u64 block_bytes;
+	__u64 objects;
+	__u64 alloc_calls;
+	__u64 free_calls;
+	__u64 objects_allocated;
+	__u64 objects_freed;
+	__u64 bad_frees;
+	__u64 quota_failures;
+	__u64 quota_bytes;
+	__u64 window_bytes;
 };
 
 /**
@@ -538,18 +538,18 @@ KA_API int ka_arena_info(struct ka_arena *arena, FILE *fp);
  */
 struct ka_cache_kstats {
 	char name[64];
-	uint64_t object_size;
-	uint64_t slab_size;
-	uint64_t objs_per_slab;
-	uint64_t order;
-	uint64_t objects;
-	uint64_t total_objects;
-	uint64_t slabs;
-	uint64_t alloc_slowpath;
-	uint64_t free_slowpath;
-	uint64_t alloc_slab;
-	uint64_t free_slab;
-	uint64_t errors;
+	__u64 object_size;
+	__u64 slab_size;
+	__u64 objs_per_slab;
+	__u64 order;
+	__u64 objects;
+	__u64 total_objects;
+	__u64 slabs;
+	__u64 alloc_slowpath;
+	__u64 free_slowpath;
+	__u64 alloc_slab;
+	__u64 free_slab;
+	__u64 errors;
 };
 
 /**

@@ -187,8 +187,8 @@ void *_ka_alloc(struct ka_arena *a, size_t size, size_t align,
  */
 struct ka_where {
 	struct ka_arena *a;
-	uint64_t off;
-	uint32_t entry;
+	__u64 off;
+	__u32 entry;
 	unsigned int slot;
 	size_t usable;
 };
@@ -295,7 +295,7 @@ static enum ka_owner ka_release(void *ptr, const char *func,
 	struct karena_pages pg;
 	const struct ka_slot *s;
 	size_t bytes;
-	uint32_t old;
+	__u32 old;
 	int ret;
 
 	if (KA_PM_KIND(w->entry) == KA_PM_BLOCK) {
@@ -331,9 +331,9 @@ static enum ka_owner ka_release(void *ptr, const char *func,
 	}
 	if ((s->flags & KA_CACHE_REDZONE) && !ka_redzones_ok(s, ptr))
 		_ka_misuse(a, KA_MISUSE_REDZONE, func, ptr, s->name);
-	__atomic_fetch_sub((uint64_t *)&s->in_use, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub((__u64 *)&s->in_use, 1, __ATOMIC_RELAXED);
 	KA_STAT_ADD(a, objects_in_use, -1);
-	KA_STAT_ADD(a, bytes_in_use, -(uint64_t)s->object_size);
+	KA_STAT_ADD(a, bytes_in_use, -(__u64)s->object_size);
 	KA_STAT_ADD(a, frees, 1);
 	_ka_mag_free(a, w->slot, ptr);
 	return KA_OWNER_KARENA;
@@ -407,10 +407,20 @@ void *_ka_realloc(void *ptr, size_t size, const void *caller,
 		return _ka_alloc(&_ka_default, size, 0, 0, caller);
 	*owner = ka_lookup(ptr, "realloc", flags, -1, &w);
 	if (*owner == KA_OWNER_PARENT) {
-		_ka_misuse(NULL, KA_MISUSE_INVALID, "realloc", ptr,
-			   "memory of the parent process, gone since fork");
-		errno = ENOMEM;
-		return NULL;
+		/* The child's copy of the parent's heap: copy it out. */
+		w.usable = _ka_parent_usable(ptr);
+		if (!w.usable) {
+			_ka_misuse(NULL, KA_MISUSE_INVALID, "realloc", ptr,
+				   "not an allocation of the parent process");
+			errno = EINVAL;
+			return NULL;
+		}
+		if (!size)
+			return NULL;
+		p = _ka_alloc(&_ka_default, size, 0, 0, caller);
+		if (p)
+			memcpy(p, ptr, size < w.usable ? size : w.usable);
+		return p;
 	}
 	if (*owner != KA_OWNER_KARENA) {
 		errno = *owner == KA_OWNER_BAD ? EINVAL : errno;
@@ -460,6 +470,8 @@ size_t _ka_usable(void *ptr, const char *func, unsigned int flags,
 	if (!ptr)
 		return 0;
 	*owner = ka_lookup(ptr, func, flags, -1, &w);
+	if (*owner == KA_OWNER_PARENT)
+		return _ka_parent_usable(ptr);
 	return *owner == KA_OWNER_KARENA ? w.usable : 0;
 }
 

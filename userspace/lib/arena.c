@@ -13,13 +13,20 @@
  *                ^ any    ^ aligned: MAP_FIXED device mapping       ^
  *                           (head and tail are given back)
  *
- * Slots are created in the kernel on first use too.  After a fork the
- * child has no window (the kernel does not copy it): every arena forgets
- * its client, keeps the parent's window range reserved (PROT_NONE, so
- * that touching parent memory faults cleanly and no new window lands on
- * it) and opens a client of its own at its next allocation, re-creating
- * its caches.  Pointers into a parent window are the parent's: frees of
- * them are counted and ignored.
+ * Slots are created in the kernel on first use too.
+ *
+ * fork: the kernel does not copy the window (VM_DONTCOPY), yet a child
+ * such as a shell's runs on its parent's heap until it execs.  So just
+ * before the fork every arena copies the window pages it owns into a
+ * memfd (pwrite, which stops at a page the client no longer owns instead
+ * of faulting), and the child maps that file privately where the window
+ * was: the child sees the parent's heap as it was, as ordinary memory of
+ * its own.  It is no karena memory any more: every arena of the child
+ * forgets its client and opens one of its own at its next allocation
+ * (re-creating its caches), frees of the parent's pointers are counted
+ * and ignored, and realloc() copies them out (the parent's page map is
+ * kept to know their sizes).  If the copy cannot be made the range is
+ * reserved PROT_NONE: touching the parent's memory then faults.
  *
  * Arena structs are never freed, only recycled, so that finding the
  * arena of a pointer needs no lock.
@@ -38,6 +45,7 @@ pthread_mutex_t _ka_global_lock = PTHREAD_MUTEX_INITIALIZER;
 struct ka_arena _ka_default = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.fd = -1,
+	.fork_fd = -1,
 	.tls = 0,
 	.is_default = true,
 };
@@ -47,13 +55,16 @@ static struct ka_arena *ka_arenas = &_ka_default;
 /* Arenas with magazines, by their tls index (_ka_global_lock). */
 static struct ka_arena *ka_tls_owner[KA_TLS_ARENAS] = { &_ka_default };
 /* Source of arena gens (atomic). */
-static uint64_t ka_gen_counter;
+static __u64 ka_gen_counter;
 
-/* Windows of the parent process, reserved in a fork child. */
+/* Windows of the parent process, copied or reserved in a fork child. */
 #define KA_DEAD_WINDOWS	16
-static struct {
+static struct ka_dead {
 	char *base;
 	size_t len;
+	struct ka_pagemap pm;
+	__u32 page_size;
+	__u32 sizes[KA_SLOTS];
 } ka_dead[KA_DEAD_WINDOWS];
 static unsigned int ka_nr_dead;
 
@@ -66,28 +77,78 @@ static pthread_mutex_t ka_init_lock = PTHREAD_MUTEX_INITIALIZER;
  *
  * Return: the gen.
  */
-uint64_t _ka_next_gen(void)
+__u64 _ka_next_gen(void)
 {
 	return __atomic_add_fetch(&ka_gen_counter, 1, __ATOMIC_RELAXED);
 }
 
 /* === Fork === */
 
+/* Write the pages @a owns to a memfd for the child; a->lock held. */
+static void ka_fork_copy(struct ka_arena *a)
+{
+	size_t p, start, live_end = 0, page = a->info.page_size;
+	struct ka_pagemap *pm = &a->pm;
+	long n;
+	int fd;
+
+	a->fork_fd = -1;
+	if (a->state != KA_ARENA_OPEN || !a->base)
+		return;
+	fd = _ka_prim_memfd(a->win_bytes);
+	if (fd < 0)
+		return;
+	for (p = 0; p < pm->pages; ) {
+		__u32 e = __atomic_load_n(&pm->map[p], __ATOMIC_RELAXED);
+
+		if (KA_PM_KIND(e) == KA_PM_BLOCK && (e & KA_PM_LIVE))
+			live_end = p + (1UL << KA_PM_ORDER(e));
+		if (!(KA_PM_KIND(e) == KA_PM_SLAB || p < live_end)) {
+			p++;
+			continue;
+		}
+		/* A run of pages to copy. */
+		for (start = p++; p < pm->pages; p++) {
+			e = __atomic_load_n(&pm->map[p], __ATOMIC_RELAXED);
+			if (KA_PM_KIND(e) == KA_PM_BLOCK) {
+				if (!(e & KA_PM_LIVE))
+					break;
+				live_end = p + (1UL << KA_PM_ORDER(e));
+			} else if (KA_PM_KIND(e) != KA_PM_SLAB && p >= live_end) {
+				break;
+			}
+		}
+		while (start < p) {
+			n = _ka_prim_pwrite(fd, a->base + start * page,
+					    (p - start) * page, start * page);
+			/* Stopped at a page the kernel took back: skip it. */
+			start += n > 0 ? (size_t)n / page : 1;
+		}
+	}
+	a->fork_fd = fd;
+}
+
 static void ka_atfork_prepare(void)
 {
 	struct ka_arena *a;
 
 	pthread_mutex_lock(&_ka_global_lock);
-	for (a = ka_arenas; a; a = a->next)
+	for (a = ka_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
+		ka_fork_copy(a);
+	}
 }
 
 static void ka_atfork_parent(void)
 {
 	struct ka_arena *a;
 
-	for (a = ka_arenas; a; a = a->next)
+	for (a = ka_arenas; a; a = a->next) {
+		if (a->fork_fd >= 0)
+			_ka_prim_close(a->fork_fd);
+		a->fork_fd = -1;
 		pthread_mutex_unlock(&a->lock);
+	}
 	pthread_mutex_unlock(&_ka_global_lock);
 }
 
@@ -98,15 +159,28 @@ static void ka_arena_forget(struct ka_arena *a)
 
 	pthread_mutex_init(&a->lock, NULL);
 	if (a->base) {
-		/* The window itself is not in the child: reserve its range. */
-		if (ka_nr_dead < KA_DEAD_WINDOWS &&
-		    _ka_prim_reserve(a->base, a->win_bytes, true)) {
-			ka_dead[ka_nr_dead].base = a->base;
-			ka_dead[ka_nr_dead].len = a->win_bytes;
-			ka_nr_dead++;
+		/* The window is not in the child: the copy, or a reservation. */
+		if ((a->fork_fd < 0 ||
+		     _ka_prim_map_copy(a->fork_fd, a->base, a->win_bytes)) &&
+		    !_ka_prim_reserve(a->base, a->win_bytes, true))
+			a->win_bytes = 0;	/* someone else's now */
+		if (a->win_bytes && ka_nr_dead < KA_DEAD_WINDOWS) {
+			struct ka_dead *d = &ka_dead[ka_nr_dead++];
+
+			d->base = a->base;
+			d->len = a->win_bytes;
+			d->pm = a->pm;	/* kept: the sizes of the objects */
+			d->page_size = a->info.page_size;
+			for (i = 1; i < KA_SLOTS; i++)
+				d->sizes[i] = a->slots[i].object_size;
+		} else {
+			_ka_pm_destroy(&a->pm);
 		}
-		_ka_pm_destroy(&a->pm);
+		memset(&a->pm, 0, sizeof(a->pm));
 	}
+	if (a->fork_fd >= 0)
+		_ka_prim_close(a->fork_fd);
+	a->fork_fd = -1;
 	if (a->fd >= 0)
 		_ka_prim_close(a->fd);
 	a->fd = -1;
@@ -295,12 +369,44 @@ struct ka_arena *_ka_arena_of(const void *ptr, bool *parent)
 	return NULL;
 }
 
+/**
+ * _ka_parent_usable() - the size of an allocation of the parent process.
+ * @ptr: a pointer into a parent window (in a fork child).
+ *
+ * Return: its usable bytes, or 0 if it is not the start of an object or
+ * block the parent had when it forked.
+ */
+size_t _ka_parent_usable(const void *ptr)
+{
+	const struct ka_dead *d;
+	__u64 off;
+	__u32 e;
+	unsigned int i;
+
+	for (i = 0; i < ka_nr_dead; i++) {
+		d = &ka_dead[i];
+		if ((const char *)ptr < d->base ||
+		    (const char *)ptr >= d->base + d->len || !d->pm.map)
+			continue;
+		off = (const char *)ptr - d->base;
+		e = _ka_pm_entry(&d->pm, off);
+		if (KA_PM_KIND(e) == KA_PM_SLAB &&
+		    _ka_pm_test(d->pm.live, off))
+			return d->sizes[KA_PM_SLOT(e)];
+		if (KA_PM_KIND(e) == KA_PM_BLOCK && (e & KA_PM_LIVE) &&
+		    !(off & (d->page_size - 1)))
+			return (size_t)d->page_size << KA_PM_ORDER(e);
+		return 0;
+	}
+	return 0;
+}
+
 /* === Slots === */
 
 /* Objects per refill and flush: KARENA_BATCH, at most ~128 KiB of them. */
-static uint32_t ka_slot_batch(const struct ka_arena *a, const struct ka_slot *s)
+static __u32 ka_slot_batch(const struct ka_arena *a, const struct ka_slot *s)
 {
-	uint32_t batch = _ka_opt.batch, budget;
+	__u32 batch = _ka_opt.batch, budget;
 
 	if (s->flags & KA_CACHE_DEBUG)
 		return 0;
@@ -375,7 +481,7 @@ int _ka_slot_ready(struct ka_arena *a, unsigned int slot)
  * every slot or the kernel's max_caches is taken).
  */
 int _ka_slot_add(struct ka_arena *a, int kind, const char *name,
-		 uint32_t size, uint32_t align, uint32_t flags)
+		 __u32 size, __u32 align, __u32 flags)
 {
 	struct ka_slot *s;
 	unsigned int i;
@@ -543,6 +649,7 @@ struct ka_arena *ka_open(const char *path)
 			return NULL;
 		}
 		pthread_mutex_init(&a->lock, NULL);
+		a->fork_fd = -1;
 		a->next = ka_arenas;
 		__atomic_store_n(&ka_arenas, a, __ATOMIC_RELEASE);
 	}

@@ -65,7 +65,7 @@ static void ka_explain(const char *root, const char *path, int err)
 		char needle[320];
 
 		snprintf(needle, sizeof(needle), " %s debugfs ", parent);
-		mounted = strstr(mounts, needle) != NULL;
+		mounted = strstr(mounts, needle);
 	}
 	if (!mounted)
 		_ka_set_errmsg("debugfs is not mounted at %s (mount -t debugfs none %s)",
@@ -116,7 +116,8 @@ static unsigned int ka_total_line(const char *text, double *vals,
 	double v;
 
 	*chunks = 0;
-	for (; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		if (!strncmp(line, "Chunk", 5))
 			(*chunks)++;
 		if (strncmp(line, "Total", 5))
@@ -448,11 +449,17 @@ int ka_snapshot_json(const struct ka_snapshot *snap, FILE *fp)
 
 		fprintf(fp, "%s\n  {\"name\": ", j ? "," : "");
 		ka_json_str(fp, r->name);
-		fprintf(fp, ", \"active_objs\": %lu, \"num_objs\": %lu, \"objsize\": %lu, \"objperslab\": %lu, \"pagesperslab\": %lu, \"limit\": %lu, \"batchcount\": %lu, \"sharedfactor\": %lu, \"active_slabs\": %lu, \"num_slabs\": %lu, \"sharedavail\": %lu}",
-			r->active_objs, r->num_objs, r->objsize, r->objperslab,
-			r->pagesperslab, r->limit, r->batchcount,
-			r->sharedfactor, r->active_slabs, r->num_slabs,
-			r->sharedavail);
+		fprintf(fp, ", \"active_objs\": %lu, \"num_objs\": %lu", r->active_objs,
+			r->num_objs);
+		fprintf(fp, ", \"objsize\": %lu, \"objperslab\": %lu", r->objsize,
+			r->objperslab);
+		fprintf(fp, ", \"pagesperslab\": %lu, \"limit\": %lu", r->pagesperslab,
+			r->limit);
+		fprintf(fp, ", \"batchcount\": %lu, \"sharedfactor\": %lu",
+			r->batchcount, r->sharedfactor);
+		fprintf(fp, ", \"active_slabs\": %lu, \"num_slabs\": %lu", r->active_slabs,
+			r->num_slabs);
+		fprintf(fp, ", \"sharedavail\": %lu}", r->sharedavail);
 	}
 	fprintf(fp, "],\n \"clients\": [");
 	for (j = 0; j < snap->nr_clients; j++) {
@@ -461,9 +468,12 @@ int ka_snapshot_json(const struct ka_snapshot *snap, FILE *fp)
 		fprintf(fp, "%s\n  {\"id\": %lu, \"pid\": %ld, \"comm\": ",
 			j ? "," : "", c->id, c->pid);
 		ka_json_str(fp, c->comm);
-		fprintf(fp, ", \"uid\": %lu, \"pages\": %lu, \"quota_pages\": %lu, \"slab_pages\": %lu, \"block_pages\": %lu, \"objects\": %lu, \"caches\": %lu}",
-			c->uid, c->pages, c->quota_pages, c->slab_pages,
-			c->block_pages, c->objects, c->caches);
+		fprintf(fp, ", \"uid\": %lu, \"pages\": %lu, \"quota_pages\": %lu",
+			c->uid, c->pages, c->quota_pages);
+		fprintf(fp, ", \"slab_pages\": %lu, \"block_pages\": %lu", c->slab_pages,
+			c->block_pages);
+		fprintf(fp, ", \"objects\": %lu, \"caches\": %lu}", c->objects,
+			c->caches);
 	}
 	fprintf(fp, "]}\n");
 	return ferror(fp) ? -1 : 0;

@@ -78,6 +78,9 @@ long _ka_prim_read_file(const char *path, char *buf, size_t len);
 int _ka_prim_write_file(const char *path, const char *buf);
 int _ka_prim_getpid(void);
 int _ka_prim_exe_path(char *buf, size_t len);
+int _ka_prim_memfd(size_t len);
+long _ka_prim_pwrite(int fd, const void *buf, size_t len, __u64 off);
+int _ka_prim_map_copy(int fd, void *addr, size_t len);
 
 /* === Options from the environment (env.c) === */
 
@@ -125,10 +128,11 @@ enum ka_misuse {
 
 void _ka_misuse(struct ka_arena *arena, enum ka_misuse kind,
 		const char *func, const void *ptr, const char *detail);
-void _ka_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void _ka_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						      noreturn));
-void _ka_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
+void _ka_say(const char *fmt, ...) __printf(1, 2);
+void _ka_fatal(const char *fmt, ...) __printf(1, 2) __attribute__((noreturn));
+void _ka_set_errmsg(const char *fmt, ...) __printf(1, 2);
 
 /* === Internal memory, never from malloc (meta.c) === */
 
@@ -147,8 +151,8 @@ void _ka_meta_atfork_child(void);
 #define KA_PM_SLOT(e)	(((e) >> 8) & 0xffU)
 #define KA_PM_ORDER(e)	(((e) >> 2) & 0x1fU)
 #define KA_PM_LIVE	(1U << 7)
-#define KA_PM_MKSLAB(s)	(KA_PM_SLAB | ((uint32_t)(s) << 8))
-#define KA_PM_MKBLOCK(o) (KA_PM_BLOCK | ((uint32_t)(o) << 2))
+#define KA_PM_MKSLAB(s)	(KA_PM_SLAB | ((__u32)(s) << 8))
+#define KA_PM_MKBLOCK(o) (KA_PM_BLOCK | ((__u32)(o) << 2))
 
 /**
  * struct ka_pagemap - what libkarena knows of every window byte.
@@ -163,7 +167,7 @@ void _ka_meta_atfork_child(void);
 struct ka_pagemap {
 	size_t pages;
 	unsigned int page_shift;
-	uint32_t *map;
+	__u32 *map;
 	unsigned long *start;
 	unsigned long *live;
 	size_t map_bytes;
@@ -173,15 +177,15 @@ struct ka_pagemap {
 int _ka_pm_init(struct ka_pagemap *pm, size_t window_bytes,
 		unsigned int page_shift);
 void _ka_pm_destroy(struct ka_pagemap *pm);
-void _ka_pm_learn_object(struct ka_pagemap *pm, uint64_t off, uint32_t len,
+void _ka_pm_learn_object(struct ka_pagemap *pm, __u64 off, __u32 len,
 			 unsigned int slot);
-void _ka_pm_learn_block(struct ka_pagemap *pm, uint64_t off,
+void _ka_pm_learn_block(struct ka_pagemap *pm, __u64 off,
 			unsigned int order);
-bool _ka_pm_test_and_set(unsigned long *bits, uint64_t off);
-bool _ka_pm_test_and_clear(unsigned long *bits, uint64_t off);
-bool _ka_pm_test(const unsigned long *bits, uint64_t off);
+bool _ka_pm_test_and_set(unsigned long *bits, __u64 off);
+bool _ka_pm_test_and_clear(unsigned long *bits, __u64 off);
+bool _ka_pm_test(const unsigned long *bits, __u64 off);
 
-static inline uint32_t _ka_pm_entry(const struct ka_pagemap *pm, uint64_t off)
+static inline __u32 _ka_pm_entry(const struct ka_pagemap *pm, __u64 off)
 {
 	return __atomic_load_n(&pm->map[off >> pm->page_shift],
 			       __ATOMIC_ACQUIRE);
@@ -229,19 +233,19 @@ enum ka_slot_kind {
  */
 struct ka_slot {
 	int kind;
-	uint32_t id;
-	uint32_t object_size;
-	uint32_t align;
-	uint32_t flags;
-	uint32_t stride;
-	uint32_t object_offset;
-	uint32_t slab_bytes;
-	uint32_t batch;
+	__u32 id;
+	__u32 object_size;
+	__u32 align;
+	__u32 flags;
+	__u32 stride;
+	__u32 object_offset;
+	__u32 slab_bytes;
+	__u32 batch;
 	char name[KA_NAME_LEN];
 	struct ka_cache *cache;
-	uint64_t refills;
-	uint64_t flushes;
-	uint64_t in_use;
+	__u64 refills;
+	__u64 flushes;
+	__u64 in_use;
 };
 
 /* ka_arena.state */
@@ -270,6 +274,7 @@ enum ka_arena_state {
  * @class_slot: size class -> slot, 0 until created (atomic).
  * @aligned_slot: log2(size) -> slot of the aligned classes (atomic).
  * @tcaches: the threads' tcaches of this gen (list under @lock).
+ * @fork_fd: during a fork, the copy of the heap for the child, or -1.
  * @next: the list of arenas (_ka_global_lock).
  * @stats: the library's counters (atomic).
  */
@@ -279,7 +284,7 @@ struct ka_arena {
 	int err;
 	int fd;
 	char path[256];
-	uint64_t gen;
+	__u64 gen;
 	int tls;
 	bool is_default;
 	struct karena_info info;
@@ -288,9 +293,10 @@ struct ka_arena {
 	unsigned int page_shift;
 	struct ka_pagemap pm;
 	struct ka_slot slots[KA_SLOTS];
-	uint16_t class_slot[KA_NR_CLASSES];
-	uint16_t aligned_slot[16];
+	__u16 class_slot[KA_NR_CLASSES];
+	__u16 aligned_slot[16];
 	struct ka_tcache *tcaches;
+	int fork_fd;
 	struct ka_arena *next;
 	struct ka_stats stats;
 };
@@ -305,13 +311,14 @@ extern _KA_HIDDEN struct ka_arena _ka_default;
 struct ka_arena *_ka_arena_get(struct ka_arena *arena);
 int _ka_arena_ready(struct ka_arena *arena);
 struct ka_arena *_ka_arena_of(const void *ptr, bool *parent);
+size_t _ka_parent_usable(const void *ptr);
 int _ka_slot_ready(struct ka_arena *arena, unsigned int slot);
 unsigned int _ka_class_slot(struct ka_arena *arena, unsigned int class);
 unsigned int _ka_aligned_slot(struct ka_arena *arena, unsigned int shift);
 int _ka_slot_add(struct ka_arena *arena, int kind, const char *name,
-		 uint32_t size, uint32_t align, uint32_t flags);
+		 __u32 size, __u32 align, __u32 flags);
 int _ka_slot_remove(struct ka_arena *arena, unsigned int slot);
-uint64_t _ka_next_gen(void);
+__u64 _ka_next_gen(void);
 void _ka_init(void);
 
 static inline bool _ka_in_window(const struct ka_arena *a, const void *p)
@@ -320,9 +327,9 @@ static inline bool _ka_in_window(const struct ka_arena *a, const void *p)
 	       (const char *)p < a->base + a->win_bytes;
 }
 
-static inline uint64_t _ka_off(const struct ka_arena *a, const void *p)
+static inline __u64 _ka_off(const struct ka_arena *a, const void *p)
 {
-	return (uint64_t)((const char *)p - a->base);
+	return (__u64)((const char *)p - a->base);
 }
 
 /**
@@ -344,8 +351,8 @@ struct ka_cache {
  * @objs: the objects, most recently freed last.
  */
 struct ka_mag {
-	uint32_t count;
-	uint32_t cap;
+	__u32 count;
+	__u32 cap;
 	void **objs;
 };
 
@@ -361,7 +368,7 @@ struct ka_mag {
 struct ka_tcache {
 	int lock;
 	struct ka_arena *arena;
-	uint64_t gen;
+	__u64 gen;
 	bool linked;
 	struct ka_tcache *next;
 	struct ka_mag mags[KA_SLOTS];
@@ -370,8 +377,8 @@ struct ka_tcache {
 void *_ka_mag_alloc(struct ka_arena *arena, unsigned int slot);
 void _ka_mag_free(struct ka_arena *arena, unsigned int slot, void *obj);
 size_t _ka_mag_drain(struct ka_arena *arena, int slot);
-void _ka_mag_count(struct ka_arena *arena, uint64_t *per_slot,
-		   uint64_t *objects, uint64_t *bytes);
+void _ka_mag_count(struct ka_arena *arena, __u64 *per_slot,
+		   __u64 *objects, __u64 *bytes);
 void _ka_mag_thread_init(void);
 int _ka_bulk_alloc(struct ka_arena *arena, unsigned int slot, void **objs,
 		   unsigned int n);

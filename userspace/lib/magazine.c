@@ -57,7 +57,7 @@ int _ka_bulk_alloc(struct ka_arena *a, unsigned int slot, void **objs,
 		   unsigned int n)
 {
 	struct ka_slot *s = &a->slots[slot];
-	uint64_t offs[KARENA_MAX_BATCH];
+	__u64 offs[KARENA_MAX_BATCH];
 	struct karena_bulk b;
 	unsigned int i;
 	int ret;
@@ -101,7 +101,7 @@ void _ka_bulk_free(struct ka_arena *a, unsigned int slot, void **objs,
 		   unsigned int n)
 {
 	struct ka_slot *s = &a->slots[slot];
-	uint64_t offs[KARENA_MAX_BATCH];
+	__u64 offs[KARENA_MAX_BATCH];
 	struct karena_bulk b;
 	unsigned int i, chunk;
 	int ret;
@@ -189,21 +189,21 @@ static inline struct ka_tcache *ka_tcache(struct ka_arena *a)
 /* Make sure a magazine has its array, sized for the slot's batch. */
 static bool ka_mag_ready(struct ka_mag *m, const struct ka_slot *s)
 {
-	uint32_t cap = 2 * s->batch;
+	__u32 cap = 2 * s->batch;
 
 	if (likely(m->objs && m->cap == cap))
 		return true;
 	if (m->count)
-		return m->objs != NULL;	/* resized only when empty */
+		return m->objs;	/* resized only when empty */
 	_ka_meta_free(m->objs, m->cap * sizeof(void *));
 	m->objs = _ka_meta_alloc(cap * sizeof(void *));
 	m->cap = m->objs ? cap : 0;
-	return m->objs != NULL;
+	return m->objs;
 }
 
 /* Give a magazine's oldest @n objects back; tc->lock held. */
 static void ka_mag_flush(struct ka_arena *a, unsigned int slot,
-			 struct ka_mag *m, uint32_t n)
+			 struct ka_mag *m, __u32 n)
 {
 	if (n > m->count)
 		n = m->count;
@@ -342,8 +342,8 @@ size_t _ka_mag_drain(struct ka_arena *a, int slot)
  *
  * Context: takes a->lock and each tcache's lock in turn.
  */
-void _ka_mag_count(struct ka_arena *a, uint64_t *per_slot, uint64_t *objects,
-		   uint64_t *bytes)
+void _ka_mag_count(struct ka_arena *a, __u64 *per_slot, __u64 *objects,
+		   __u64 *bytes)
 {
 	struct ka_tcache *tc;
 	unsigned int i;
@@ -358,7 +358,7 @@ void _ka_mag_count(struct ka_arena *a, uint64_t *per_slot, uint64_t *objects,
 			for (i = 1; i < KA_SLOTS; i++) {
 				per_slot[i] += tc->mags[i].count;
 				*objects += tc->mags[i].count;
-				*bytes += (uint64_t)tc->mags[i].count *
+				*bytes += (__u64)tc->mags[i].count *
 					  a->slots[i].object_size;
 			}
 		}

@@ -25,7 +25,7 @@
 
 #define BITS_PER_LONG	(8 * sizeof(unsigned long))
 
-static size_t ka_pm_grain(uint64_t off)
+static size_t ka_pm_grain(__u64 off)
 {
 	return off >> KA_GRAIN_SHIFT;
 }
@@ -76,7 +76,7 @@ void _ka_pm_destroy(struct ka_pagemap *pm)
 /* Clear the start bits of one page: it has a new owner. */
 static void ka_pm_clear_starts(struct ka_pagemap *pm, size_t page)
 {
-	size_t first = ka_pm_grain((uint64_t)page << pm->page_shift);
+	size_t first = ka_pm_grain((__u64)page << pm->page_shift);
 	size_t n = (1UL << pm->page_shift) >> KA_GRAIN_SHIFT, i;
 
 	/* A page is a whole number of bitmap words. */
@@ -84,9 +84,9 @@ static void ka_pm_clear_starts(struct ka_pagemap *pm, size_t page)
 		__atomic_store_n(&pm->start[i], 0, __ATOMIC_RELAXED);
 }
 
-static void ka_pm_set(struct ka_pagemap *pm, size_t page, uint32_t entry)
+static void ka_pm_set(struct ka_pagemap *pm, size_t page, __u32 entry)
 {
-	uint32_t old = __atomic_load_n(&pm->map[page], __ATOMIC_RELAXED);
+	__u32 old = __atomic_load_n(&pm->map[page], __ATOMIC_RELAXED);
 
 	if (old == entry)
 		return;
@@ -104,7 +104,7 @@ static void ka_pm_set(struct ka_pagemap *pm, size_t page, uint32_t entry)
  *
  * Context: the object is not yet visible to any other thread.
  */
-void _ka_pm_learn_object(struct ka_pagemap *pm, uint64_t off, uint32_t len,
+void _ka_pm_learn_object(struct ka_pagemap *pm, __u64 off, __u32 len,
 			 unsigned int slot)
 {
 	size_t first = off >> pm->page_shift;
@@ -121,7 +121,7 @@ void _ka_pm_learn_object(struct ka_pagemap *pm, uint64_t off, uint32_t len,
  * @off: its window offset.
  * @order: its order.
  */
-void _ka_pm_learn_block(struct ka_pagemap *pm, uint64_t off,
+void _ka_pm_learn_block(struct ka_pagemap *pm, __u64 off,
 			unsigned int order)
 {
 	size_t first = off >> pm->page_shift, p;
@@ -138,7 +138,7 @@ void _ka_pm_learn_block(struct ka_pagemap *pm, uint64_t off,
  *
  * Return: whether the bit was set before.
  */
-bool _ka_pm_test_and_set(unsigned long *bits, uint64_t off)
+bool _ka_pm_test_and_set(unsigned long *bits, __u64 off)
 {
 	size_t g = ka_pm_grain(off);
 	unsigned long mask = 1UL << (g % BITS_PER_LONG);
@@ -154,7 +154,7 @@ bool _ka_pm_test_and_set(unsigned long *bits, uint64_t off)
  *
  * Return: whether the bit was set before.
  */
-bool _ka_pm_test_and_clear(unsigned long *bits, uint64_t off)
+bool _ka_pm_test_and_clear(unsigned long *bits, __u64 off)
 {
 	size_t g = ka_pm_grain(off);
 	unsigned long mask = 1UL << (g % BITS_PER_LONG);
@@ -170,7 +170,7 @@ bool _ka_pm_test_and_clear(unsigned long *bits, uint64_t off)
  *
  * Return: whether it is set.
  */
-bool _ka_pm_test(const unsigned long *bits, uint64_t off)
+bool _ka_pm_test(const unsigned long *bits, __u64 off)
 {
 	size_t g = ka_pm_grain(off);
 

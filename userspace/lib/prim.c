@@ -255,3 +255,64 @@ int _ka_prim_exe_path(char *buf, size_t len)
 	buf[n] = '\0';
 	return 0;
 }
+
+/**
+ * _ka_prim_memfd() - an anonymous file for the heap a fork child keeps.
+ * @len: its size (sparse).
+ *
+ * Return: the descriptor, or -errno.
+ */
+int _ka_prim_memfd(size_t len)
+{
+	int fd = memfd_create("karena-fork", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, len)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/**
+ * _ka_prim_pwrite() - copy memory into a file.
+ * @fd: the file.
+ * @buf: the memory; a window page the client no longer owns makes the
+ *	kernel stop there (a short count, or -EFAULT), never a signal.
+ * @len: bytes.
+ * @off: file offset.
+ *
+ * Return: bytes written, or -errno.
+ */
+long _ka_prim_pwrite(int fd, const void *buf, size_t len, __u64 off)
+{
+	ssize_t n;
+
+	do {
+		n = pwrite(fd, buf, len, off);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/**
+ * _ka_prim_map_copy() - map a file privately at a fixed, free address.
+ * @fd: the file.
+ * @addr: where.
+ * @len: bytes.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_map_copy(int fd, void *addr, size_t len)
+{
+	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	if (p != addr) {
+		munmap(p, len);
+		return -EEXIST;
+	}
+	return 0;
+}

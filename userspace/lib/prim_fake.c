@@ -39,24 +39,24 @@
 enum { FK_FREE, FK_BUDDY, FK_SLAB, FK_BLOCK, FK_TAIL };
 
 struct fk_cache {
-	uint32_t id;
-	uint32_t size, align, flags, stride, red_left, inuse, order, per_slab;
-	uint64_t *free;		/* free object offsets */
+	__u32 id;
+	__u32 size, align, flags, stride, red_left, inuse, order, per_slab;
+	__u64 *free;		/* free object offsets */
 	size_t nr_free, cap_free;
-	uint64_t objects;
-	uint64_t total;		/* objects in all slabs */
+	__u64 objects;
+	__u64 total;		/* objects in all slabs */
 };
 
 struct fk_client {
 	bool open;
 	char *win;		/* where the window is mapped, or NULL */
-	uint8_t state[FK_PAGES];
-	uint8_t order[FK_PAGES];
-	uint16_t cache[FK_PAGES];
-	uint64_t slab_base[FK_PAGES];
-	uint64_t *free_list[FK_MAX_ORDER + 1];
+	__u8 state[FK_PAGES];
+	__u8 order[FK_PAGES];
+	__u16 cache[FK_PAGES];
+	__u64 slab_base[FK_PAGES];
+	__u64 *free_list[FK_MAX_ORDER + 1];
 	size_t nr_free[FK_MAX_ORDER + 1];
-	uint8_t *live;		/* one byte per 8-byte grain */
+	__u8 *live;		/* one byte per 8-byte grain */
 	struct fk_cache caches[FK_CACHES + 1];
 	struct karena_stats st;
 };
@@ -77,14 +77,14 @@ static struct fk_client *fk_get(int fd)
 
 /* === Buddy over the window === */
 
-static void fk_push(struct fk_client *c, unsigned int o, uint64_t off)
+static void fk_push(struct fk_client *c, unsigned int o, __u64 off)
 {
 	c->free_list[o][c->nr_free[o]++] = off;
 	c->state[off >> FK_SHIFT] = FK_BUDDY;
 	c->order[off >> FK_SHIFT] = o;
 }
 
-static bool fk_take(struct fk_client *c, unsigned int o, uint64_t off)
+static bool fk_take(struct fk_client *c, unsigned int o, __u64 off)
 {
 	size_t i;
 
@@ -99,10 +99,10 @@ static bool fk_take(struct fk_client *c, unsigned int o, uint64_t off)
 }
 
 static int fk_buddy_alloc(struct fk_client *c, unsigned int order,
-			  uint64_t *off)
+			  __u64 *off)
 {
 	unsigned int o;
-	uint64_t b;
+	__u64 b;
 
 	if ((c->st.bytes + (FK_PAGE << order)) > FK_QUOTA) {
 		c->st.quota_failures++;
@@ -123,9 +123,9 @@ static int fk_buddy_alloc(struct fk_client *c, unsigned int order,
 	return 0;
 }
 
-static void fk_buddy_free(struct fk_client *c, uint64_t off, unsigned int order)
+static void fk_buddy_free(struct fk_client *c, __u64 off, unsigned int order)
 {
-	uint64_t buddy;
+	__u64 buddy;
 
 	c->st.bytes -= FK_PAGE << order;
 	/* Zap: the real device unmaps pages that leave the client. */
@@ -147,7 +147,7 @@ static void fk_buddy_free(struct fk_client *c, uint64_t off, unsigned int order)
 static int fk_cache_create(struct fk_client *c, struct karena_cache_create *cc)
 {
 	struct fk_cache *k;
-	uint32_t align, i;
+	__u32 align, i;
 
 	if (cc->flags & ~KARENA_CACHE_FLAGS || !cc->object_size ||
 	    cc->object_size > 16384 || cc->cache_id)
@@ -181,8 +181,8 @@ static int fk_cache_create(struct fk_client *c, struct karena_cache_create *cc)
 	return 0;
 }
 
-static void fk_zones(struct fk_client *c, struct fk_cache *k, uint64_t obj,
-		     uint8_t val)
+static void fk_zones(struct fk_client *c, struct fk_cache *k, __u64 obj,
+		     __u8 val)
 {
 	if (!k->red_left)
 		return;
@@ -192,8 +192,8 @@ static void fk_zones(struct fk_client *c, struct fk_cache *k, uint64_t obj,
 
 static int fk_new_slab(struct fk_client *c, struct fk_cache *k)
 {
-	uint64_t base, p;
-	uint32_t i;
+	__u64 base, p;
+	__u32 i;
 	int ret;
 
 	ret = fk_buddy_alloc(c, k->order, &base);
@@ -211,7 +211,7 @@ static int fk_new_slab(struct fk_client *c, struct fk_cache *k)
 		k->free = realloc(k->free, k->cap_free * sizeof(*k->free));
 	}
 	for (i = k->per_slab; i-- > 0; ) {
-		uint64_t obj = base + i * k->stride + k->red_left;
+		__u64 obj = base + i * k->stride + k->red_left;
 
 		k->free[k->nr_free++] = obj;
 		fk_zones(c, k, obj, 0xbb);
@@ -221,9 +221,9 @@ static int fk_new_slab(struct fk_client *c, struct fk_cache *k)
 
 static int fk_alloc_bulk(struct fk_client *c, struct karena_bulk *b)
 {
-	uint64_t *offs = (uint64_t *)(uintptr_t)b->offsets;
+	__u64 *offs = (__u64 *)(uintptr_t)b->offsets;
 	struct fk_cache *k;
-	uint32_t n = 0;
+	__u32 n = 0;
 
 	if (b->flags || b->done || !b->count || b->count > KARENA_MAX_BATCH)
 		return -EINVAL;
@@ -251,9 +251,9 @@ static int fk_alloc_bulk(struct fk_client *c, struct karena_bulk *b)
 
 static int fk_free_bulk(struct fk_client *c, struct karena_bulk *b)
 {
-	uint64_t *offs = (uint64_t *)(uintptr_t)b->offsets;
+	__u64 *offs = (__u64 *)(uintptr_t)b->offsets;
 	struct fk_cache *k;
-	uint32_t i;
+	__u32 i;
 	int ret = 0;
 
 	if (b->flags || b->done || !b->count || b->count > KARENA_MAX_BATCH)
@@ -263,7 +263,7 @@ static int fk_free_bulk(struct fk_client *c, struct karena_bulk *b)
 		return -ENOENT;
 	k = &c->caches[b->cache_id];
 	for (i = 0; i < b->count; i++) {
-		uint64_t off = offs[i], pg = off >> FK_SHIFT;
+		__u64 off = offs[i], pg = off >> FK_SHIFT;
 
 		if (off >= FK_WINDOW || c->state[pg] != FK_SLAB ||
 		    c->cache[pg] != k->id || off < k->red_left ||
@@ -292,7 +292,7 @@ static int fk_free_bulk(struct fk_client *c, struct karena_bulk *b)
 
 static int fk_pages_alloc(struct fk_client *c, struct karena_pages *p)
 {
-	uint64_t off, i;
+	__u64 off, i;
 	int ret;
 
 	if (p->flags || p->offset || p->order > FK_MAX_ORDER)
@@ -312,7 +312,7 @@ static int fk_pages_alloc(struct fk_client *c, struct karena_pages *p)
 
 static int fk_pages_free(struct fk_client *c, struct karena_pages *p)
 {
-	uint64_t pg = p->offset >> FK_SHIFT, i;
+	__u64 pg = p->offset >> FK_SHIFT, i;
 	unsigned int order;
 
 	if (p->offset >= FK_WINDOW || (p->offset & (FK_PAGE - 1)) ||
@@ -336,7 +336,7 @@ int _ka_prim_open(const char *path)
 {
 	struct fk_client *c;
 	unsigned int i, o;
-	uint64_t off;
+	__u64 off;
 
 	if (strcmp(path, KA_DEFAULT_DEVICE))
 		return -ENOENT;
@@ -352,7 +352,7 @@ int _ka_prim_open(const char *path)
 	c->open = true;
 	c->live = calloc(FK_WINDOW >> 3, 1);
 	for (o = 0; o <= FK_MAX_ORDER; o++)
-		c->free_list[o] = calloc(FK_PAGES, sizeof(uint64_t));
+		c->free_list[o] = calloc(FK_PAGES, sizeof(__u64));
 	for (off = 0; off < FK_WINDOW; off += FK_PAGE << FK_MAX_ORDER)
 		fk_push(c, FK_MAX_ORDER, off);
 	return FK_FD_BASE + i;
@@ -517,5 +517,66 @@ int _ka_prim_exe_path(char *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
+	return 0;
+}
+
+/**
+ * _ka_prim_memfd() - an anonymous file for the heap a fork child keeps.
+ * @len: its size (sparse).
+ *
+ * Return: the descriptor, or -errno.
+ */
+int _ka_prim_memfd(size_t len)
+{
+	int fd = memfd_create("karena-fork", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, len)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/**
+ * _ka_prim_pwrite() - copy memory into a file.
+ * @fd: the file.
+ * @buf: the memory; a window page the client no longer owns makes the
+ *	kernel stop there (a short count, or -EFAULT), never a signal.
+ * @len: bytes.
+ * @off: file offset.
+ *
+ * Return: bytes written, or -errno.
+ */
+long _ka_prim_pwrite(int fd, const void *buf, size_t len, __u64 off)
+{
+	ssize_t n;
+
+	do {
+		n = pwrite(fd, buf, len, off);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/**
+ * _ka_prim_map_copy() - map a file privately at a fixed, free address.
+ * @fd: the file.
+ * @addr: where.
+ * @len: bytes.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_map_copy(int fd, void *addr, size_t len)
+{
+	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	if (p != addr) {
+		munmap(p, len);
+		return -EEXIST;
+	}
 	return 0;
 }

@@ -14,30 +14,30 @@
 /* One slot's numbers, gathered without holding a lock while printing. */
 struct ka_slot_row {
 	char name[KA_NAME_LEN];
-	uint32_t id;
-	uint32_t size;
-	uint32_t stride;
-	uint32_t slab_bytes;
-	uint32_t batch;
-	uint32_t flags;
-	uint64_t in_use;
-	uint64_t cached;
-	uint64_t refills;
-	uint64_t flushes;
+	__u32 id;
+	__u32 size;
+	__u32 stride;
+	__u32 slab_bytes;
+	__u32 batch;
+	__u32 flags;
+	__u64 in_use;
+	__u64 cached;
+	__u64 refills;
+	__u64 flushes;
 };
 
 /* Copy the counters of @a, with the magazines counted. */
 static void ka_gather(struct ka_arena *a, struct ka_stats *st,
 		      struct ka_slot_row *rows, unsigned int *nr_rows)
 {
-	uint64_t cached[KA_SLOTS];
+	__u64 cached[KA_SLOTS];
 	unsigned int i, n = 0;
 
 	_ka_mag_count(a, cached, &st->cached_objects, &st->cached_bytes);
 	pthread_mutex_lock(&a->lock);
-	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++) {
-		uint64_t *src = (uint64_t *)&a->stats + i;
-		uint64_t *dst = (uint64_t *)st + i;
+	for (i = 0; i < sizeof(*st) / sizeof(__u64); i++) {
+		__u64 *src = (__u64 *)&a->stats + i;
+		__u64 *dst = (__u64 *)st + i;
 
 		if (dst == &st->cached_objects || dst == &st->cached_bytes)
 			continue;
@@ -122,7 +122,7 @@ static struct mallinfo2 ka_mallinfo_of(const struct ka_stats *st,
 				       const struct ka_client_stats *cs)
 {
 	struct mallinfo2 mi;
-	uint64_t objects = st->bytes_in_use - st->block_bytes;
+	__u64 objects = st->bytes_in_use - st->block_bytes;
 
 	memset(&mi, 0, sizeof(mi));
 	mi.arena = cs->bytes;
@@ -177,26 +177,28 @@ void ka_malloc_stats(void)
 	fprintf(stderr, "%-20s %6s %6s %5s %9llu %9llu\n", "total", "", "", "",
 		(unsigned long long)st.objects_in_use,
 		(unsigned long long)st.cached_objects);
-	fprintf(stderr, "in use: %llu bytes in %llu objects and %llu page blocks (%llu bytes)\n",
+	fprintf(stderr, "in use: %llu bytes in %llu objects, %llu page blocks (%llu bytes)\n",
 		(unsigned long long)st.bytes_in_use,
 		(unsigned long long)st.objects_in_use,
 		(unsigned long long)st.blocks_in_use,
 		(unsigned long long)st.block_bytes);
-	fprintf(stderr, "calls: %llu mallocs, %llu frees, %llu refills, %llu flushes, %llu block calls\n",
+	fprintf(stderr, "calls: %llu mallocs, %llu frees, %llu refills, %llu flushes, %llu blocks\n",
 		(unsigned long long)st.mallocs, (unsigned long long)st.frees,
 		(unsigned long long)st.refills, (unsigned long long)st.flushes,
 		(unsigned long long)st.block_calls);
-	fprintf(stderr, "kernel: %llu bytes (%llu slab, %llu block), %llu objects, %llu bad frees, %llu quota failures\n",
+	fprintf(stderr, "kernel: %llu bytes (%llu slab, %llu block), %llu objects, ",
 		(unsigned long long)cs.bytes,
 		(unsigned long long)cs.slab_bytes,
 		(unsigned long long)cs.block_bytes,
-		(unsigned long long)cs.objects,
+		(unsigned long long)cs.objects);
+	fprintf(stderr, "%llu bad frees, %llu quota failures\n",
 		(unsigned long long)cs.bad_frees,
 		(unsigned long long)cs.quota_failures);
-	fprintf(stderr, "misuse: %llu double frees, %llu invalid frees, %llu red zones, %llu parent frees\n",
+	fprintf(stderr, "misuse: %llu double frees, %llu invalid frees, %llu red zones, ",
 		(unsigned long long)st.double_frees,
 		(unsigned long long)st.invalid_frees,
-		(unsigned long long)st.redzone_errors,
+		(unsigned long long)st.redzone_errors);
+	fprintf(stderr, "%llu parent frees\n",
 		(unsigned long long)st.parent_frees);
 }
 

@@ -292,11 +292,19 @@ static void test_fork(void)
 		struct ka_stats st;
 		char *q = ka_malloc(100);
 
+		char *r;
+
+		if (strcmp(p, "parent"))	/* a copy of the parent's heap */
+			_exit(3);
+		r = ka_realloc(p, 5000);	/* copied out of it */
+		if (!r || strcmp(r, "parent") || ka_malloc_usable_size(p) != 112)
+			_exit(4);
 		ka_free(p);	/* the parent's: ignored */
 		ka_arena_stats(NULL, &st);
 		strcpy(q, "child");
 		ka_free(q);
-		_exit(st.parent_frees == 1 && q != p ? 0 : 1);
+		ka_free(r);
+		_exit(st.parent_frees >= 1 && q != p ? 0 : 1);
 	}
 	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,

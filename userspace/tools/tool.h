@@ -25,7 +25,8 @@ static const struct {
 	{ "use", KA_SORT_USE },
 };
 
-#define TOOL_NR_KEYS (sizeof(tool_sort_keys) / sizeof(tool_sort_keys[0]))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TOOL_NR_KEYS ARRAY_SIZE(tool_sort_keys)
 
 /* A sort key by name; -1 when unknown. */
 static inline int tool_sort_key(const char *name)
@@ -77,13 +78,15 @@ static inline void tool_summary(FILE *fp, const struct ka_snapshot *s)
 		slab_bytes += (unsigned long long)s->slabs[i].num_slabs *
 			      s->slabs[i].pagesperslab * s->page_size;
 	}
-	fprintf(fp, "arena %s in %u chunks of order %u: %s free (%lu of %lu pages), %s in %zu slab caches (%llu of %llu objects active), %zu clients\n",
+	fprintf(fp, "arena %s in %u chunks of order %u: ",
 		tool_bytes(total, b1, sizeof(b1)), s->chunks,
-		s->orders ? s->orders - 1 : 0,
+		s->orders ? s->orders - 1 : 0);
+	fprintf(fp, "%s free (%lu of %lu pages), ",
 		tool_bytes((unsigned long long)s->free_pages * s->page_size,
-			   b2, sizeof(b2)),
-		s->free_pages, s->pages, tool_bytes(slab_bytes, b3, sizeof(b3)),
-		s->nr_slabs, active, objs, s->nr_clients);
+			   b2, sizeof(b2)), s->free_pages, s->pages);
+	fprintf(fp, "%s in %zu slab caches (%llu of %llu objects active), %zu clients\n",
+		tool_bytes(slab_bytes, b3, sizeof(b3)), s->nr_slabs, active,
+		objs, s->nr_clients);
 }
 
 /* Free blocks and the two fragmentation indices, one column per order. */
