@@ -54,14 +54,15 @@ section_uapi() {
 }
 
 # libkarena (Documentation/library.rst): the example program, which runs
-# karena-stat while it still holds its memory, then an unmodified program
-# under the LD_PRELOAD interposer printing karena's malloc_stats() table.
+# karena-stat while it still holds its memory, then an unmodified sort
+# under the LD_PRELOAD interposer and its own lines of debugfs at exit.
 section_library() {
 	local lib=${build#"$top"/}/userspace
 	heading "libkarena: a program allocating through the library (userspace/examples/example.c)"
 	show "$lib/karena-example --then '$lib/karena-stat --top 8'"
 	heading "An unmodified program on karena: LD_PRELOAD=libkarena-preload.so"
-	show "LD_PRELOAD=$lib/libkarena-preload.so python3 -c 'import ctypes; d = {i: str(i) * 40 for i in range(20000)}; print(len(d), \"entries\", flush=True); ctypes.CDLL(None).malloc_stats()' 2>&1 | head -n 14"
+	show "seq 1 50000 | LD_PRELOAD=$lib/libkarena-preload.so KARENA_EXIT_INFO=/tmp/sort.info sort -r | head -n 3"
+	show "grep '^debugfs' /tmp/sort.info"
 }
 
 section_unload() {
