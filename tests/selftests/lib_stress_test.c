@@ -147,8 +147,9 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 	EXPECT_EQ(0U, st.blocks_in_use);
 	EXPECT_EQ(0U, st.double_frees + st.invalid_frees);
 	/* The exited threads' magazines went back; trim the main thread's. */
-	EXPECT_EQ(0U, st.cached_objects) TH_LOG("threads exited, cached %llu",
-					       (unsigned long long)st.cached_objects);
+	EXPECT_EQ(0U, st.cached_objects)
+		TH_LOG("threads exited, cached %llu",
+		       (unsigned long long)st.cached_objects);
 	ka_arena_trim(NULL);
 	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
 	EXPECT_EQ(0U, cs.objects) TH_LOG("the kernel still counts objects");

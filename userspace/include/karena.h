@@ -570,6 +570,18 @@ KA_API int ka_cache_stats(struct ka_cache *cache, struct ka_cache_kstats *st);
 
 /**
  * struct ka_slab_row - one line of debugfs' slabinfo (format 2.1).
+ * @name: the cache; u<client>.<id>:<name> for user caches.
+ * @active_objs: objects allocated.
+ * @num_objs: slots in all slabs.
+ * @objsize: bytes per slot.
+ * @objperslab: slots per slab.
+ * @pagesperslab: pages per slab.
+ * @limit: magazine rounds (0: no magazines, as for user caches).
+ * @batchcount: objects moved per magazine exchange.
+ * @sharedfactor: most full magazines in the depot.
+ * @active_slabs: slabs with objects allocated.
+ * @num_slabs: all slabs.
+ * @sharedavail: objects in the depot's full magazines.
  */
 struct ka_slab_row {
 	char name[64];
@@ -588,6 +600,16 @@ struct ka_slab_row {
 
 /**
  * struct ka_client_row - one line of debugfs' clients file.
+ * @id: the client's id (names its caches, u<id>.<cache id>:<name>).
+ * @pid: the process that opened it.
+ * @comm: that process's command name.
+ * @uid: its user.
+ * @pages: pages it owns.
+ * @quota_pages: its quota.
+ * @slab_pages: pages in slabs of its caches.
+ * @block_pages: pages in its page blocks.
+ * @objects: objects it has allocated.
+ * @caches: its user caches.
  */
 struct ka_client_row {
 	unsigned long id;

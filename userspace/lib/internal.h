@@ -131,7 +131,9 @@ void _ka_misuse(struct ka_arena *arena, enum ka_misuse kind,
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 
 void _ka_say(const char *fmt, ...) __printf(1, 2);
-void _ka_fatal(const char *fmt, ...) __printf(1, 2) __attribute__((noreturn));
+#define __noreturn	__attribute__((noreturn))
+
+void _ka_fatal(const char *fmt, ...) __printf(1, 2) __noreturn;
 void _ka_set_errmsg(const char *fmt, ...) __printf(1, 2);
 
 /* === Internal memory, never from malloc (meta.c) === */

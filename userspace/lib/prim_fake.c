@@ -345,10 +345,11 @@ int _ka_prim_open(const char *path)
 	if (i == FK_CLIENTS)
 		return -EMFILE;
 	c = fk_clients[i];
-	if (!c)
-		c = fk_clients[i] = calloc(1, sizeof(*c));
-	else
+	if (c)
 		memset(c, 0, sizeof(*c));
+	else
+		c = calloc(1, sizeof(*c));
+	fk_clients[i] = c;
 	c->open = true;
 	c->live = calloc(FK_WINDOW >> 3, 1);
 	for (o = 0; o <= FK_MAX_ORDER; o++)

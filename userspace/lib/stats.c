@@ -182,9 +182,11 @@ void ka_malloc_stats(void)
 		(unsigned long long)st.objects_in_use,
 		(unsigned long long)st.blocks_in_use,
 		(unsigned long long)st.block_bytes);
-	fprintf(stderr, "calls: %llu mallocs, %llu frees, %llu refills, %llu flushes, %llu blocks\n",
+	fprintf(stderr, "calls: %llu mallocs, %llu frees, %llu refills, ",
 		(unsigned long long)st.mallocs, (unsigned long long)st.frees,
-		(unsigned long long)st.refills, (unsigned long long)st.flushes,
+		(unsigned long long)st.refills);
+	fprintf(stderr, "%llu flushes, %llu block calls\n",
+		(unsigned long long)st.flushes,
 		(unsigned long long)st.block_calls);
 	fprintf(stderr, "kernel: %llu bytes (%llu slab, %llu block), %llu objects, ",
 		(unsigned long long)cs.bytes,

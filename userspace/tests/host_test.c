@@ -124,7 +124,7 @@ static void test_calloc_realloc(void)
 	CHECK(!bad, "contents kept through blocks");
 	CHECK(!ka_realloc(q, 0), "realloc to 0 frees and returns NULL");
 	p = ka_realloc(NULL, 10);
-	CHECK(p != NULL, "realloc(NULL) mallocs");
+	CHECK(p, "realloc(NULL) mallocs");
 	ka_free(p);
 }
 
