@@ -85,7 +85,7 @@ if [ "$kernel" = stock ]; then
 fi
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 
-append="console=ttyS0 panic=-1 oops=panic karena.results=$results ${VM_APPEND:-}"
+append="console=ttyS0 panic=-1 oops=panic log_buf_len=8M karena.results=$results ${VM_APPEND:-}"
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$VM_CPUS" -m "$VM_MEM"
 	-kernel "$image" -initrd "$work/initrd.gz" -append "$append"
 	-nographic -no-reboot -monitor none
