@@ -166,8 +166,10 @@ TEST_F_TIMEOUT(iso, objects_of_new_slabs_are_zero, 120)
 				nz = kt_first_nonzero(self->c.win + offs[i],
 						      sizes[k]);
 				ASSERT_EQ(-1, nz)
-					TH_LOG("size %u object %u byte %ld",
-					       sizes[k], i, nz);
+					TH_LOG("size %u%s object %u byte %ld is %#x",
+					       sizes[k], k % 2 ? " (poison)" : "",
+					       i, nz, (unsigned char)
+					       self->c.win[offs[i] + nz]);
 				memset(self->c.win + offs[i], 0x6b ^ k,
 				       sizes[k]);
 			}
