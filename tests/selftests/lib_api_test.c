@@ -19,7 +19,8 @@ TEST(malloc_zero_is_unique)
 {
 	void *a, *b;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	a = ka_malloc(0);
 	b = ka_malloc(0);
 	ASSERT_NE(NULL, a);
@@ -39,7 +40,8 @@ TEST(class_boundaries)
 	unsigned int i, j;
 	size_t size, want;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	for (i = 0; i < LT_NR_CLASSES; i++) {
 		for (j = 0; j < 3; j++) {
 			size = lt_classes[i] - 1 + j;
@@ -70,7 +72,8 @@ TEST(one_byte_and_page_sizes)
 	unsigned int i;
 	void *p;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		p = ka_malloc(sizes[i]);
 		ASSERT_NE(NULL, p);
@@ -84,7 +87,8 @@ TEST(largest_block_and_beyond)
 {
 	void *p, *small;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	p = ka_malloc(MAX_BLOCK);
 	ASSERT_NE(NULL, p) TH_LOG("malloc(4 MiB): %s", strerror(errno));
 	EXPECT_EQ(MAX_BLOCK, ka_malloc_usable_size(p));
@@ -114,7 +118,8 @@ TEST(calloc_zeroes_and_checks_overflow)
 	unsigned char *p;
 	unsigned int i, nonzero = 0;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	/* Dirty an object, free it, and get it back through calloc. */
 	p = ka_malloc(300);
 	ASSERT_NE(NULL, p);
@@ -149,7 +154,8 @@ TEST(realloc_semantics)
 	struct ka_stats before, after;
 	char *p, *q;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	p = ka_realloc(NULL, 100);
 	ASSERT_NE(NULL, p) TH_LOG("realloc(NULL, n) is malloc(n)");
 	lt_stamp(p, 100, 1);
@@ -203,7 +209,8 @@ TEST(alignment_honoured)
 	void *p;
 	int ret;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	for (a = 1; a <= 4096; a <<= 1) {
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			p = ka_aligned_alloc(a, sizes[i]);
@@ -235,7 +242,8 @@ TEST(alignment_invalid)
 {
 	void *p = (void *)1;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	errno = 1234;
 	EXPECT_EQ(EINVAL, ka_posix_memalign(&p, 0, 8));
 	EXPECT_EQ(EINVAL, ka_posix_memalign(&p, 3, 8));
@@ -263,7 +271,8 @@ TEST(memalign_valloc_pvalloc)
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	p = ka_memalign(48, 10);	/* rounded up to 64, as glibc */
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0U, (uintptr_t)p % 64);
@@ -293,7 +302,8 @@ TEST(page_blocks)
 	unsigned char *b;
 	size_t bytes, i, nonzero;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	for (order = 0; order <= 10; order++) {
 		bytes = (size_t)page << order;
 		b = ka_pages_alloc(NULL, order);
@@ -318,7 +328,8 @@ TEST(object_caches)
 	void *o[200];
 	unsigned int i;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	c = ka_cache_create(NULL, "api.obj", 40, 0, 0);
 	ASSERT_NE(NULL, c) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(40U, ka_cache_object_size(c));
@@ -353,7 +364,8 @@ TEST(object_cache_bad_arguments)
 {
 	struct ka_cache *c;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	errno = 0;
 	EXPECT_EQ(NULL, ka_cache_create(NULL, "zero", 0, 0, 0));
 	EXPECT_EQ(EINVAL, errno);
@@ -387,7 +399,8 @@ TEST(second_arena)
 	struct ka_client_stats cs;
 	void *p, *q;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	errno = 0;
 	EXPECT_EQ(NULL, ka_open("/dev/karena-does-not-exist"));
 	EXPECT_EQ(ENOENT, errno);
@@ -413,7 +426,8 @@ TEST(fork_child_allocates)
 	int status;
 	pid_t pid;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	p = ka_malloc(100);
 	ASSERT_NE(NULL, p);
 	strcpy(p, "parent");
@@ -448,7 +462,8 @@ TEST(fork_child_has_a_copy_of_the_heap)
 	int status;
 	pid_t pid;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	p = ka_malloc(100);
 	b = ka_malloc(100000);		/* a page block */
 	ASSERT_NE(NULL, p);

@@ -121,7 +121,8 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 	unsigned int r, i;
 	long bad = 0, cid;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	memset(lanes, 0, sizeof(lanes));
 	for (i = 0; i < PAIRS; i++)
 		lanes[i].seed = 1 + i;
@@ -211,7 +212,8 @@ TEST_F_TIMEOUT(stress, thread_churn, 300)
 	unsigned int it, i;
 	long cid;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	for (it = 0; it < CHURN_ITERS; it++) {
 		for (i = 0; i < CHURN_THREADS; i++)
 			ASSERT_EQ(0, pthread_create(&th[i], NULL, churn,
@@ -258,7 +260,8 @@ TEST_F_TIMEOUT(stress, fork_while_threads_allocate, 300)
 	int status;
 	pid_t pid;
 
-	LT_NEED_DEVICE();
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, busy,
 					    (void *)(uintptr_t)i));

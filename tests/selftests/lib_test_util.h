@@ -26,17 +26,20 @@
 #define LT_DEV		"/dev/karena"
 #define LT_DEBUGFS	"/sys/kernel/debug/karena"
 
-/* Skip the test when the module is not loaded. */
-#define LT_NEED_DEVICE() do {						\
-	if (access(LT_DEV, F_OK))					\
-		SKIP(return, LT_DEV " is missing: karena.ko not loaded"); \
-} while (0)
+#define LT_NO_DEVICE	LT_DEV " is missing: karena.ko not loaded"
+#define LT_NO_DEBUGFS	"karena's debugfs is not readable here"
 
-/* Skip the test when karena's debugfs cannot be read (not root). */
-#define LT_NEED_DEBUGFS() do {						\
-	if (access(LT_DEBUGFS "/clients", R_OK))			\
-		SKIP(return, "karena's debugfs is not readable here");	\
-} while (0)
+/* Tests skip (LT_NO_DEVICE) when the module is not loaded. */
+static inline int lt_no_device(void)
+{
+	return access(LT_DEV, F_OK) != 0;
+}
+
+/* Tests skip (LT_NO_DEBUGFS) when karena's debugfs cannot be read. */
+static inline int lt_no_debugfs(void)
+{
+	return access(LT_DEBUGFS "/clients", R_OK) != 0;
+}
 
 /* The size classes of Documentation/library.rst. */
 static const size_t lt_classes[] = {

@@ -27,7 +27,9 @@ struct node {
 
 #define BUCKETS 256
 
-static const char text[] = "the buddy allocator splits blocks in halves and merges them back the slab allocator cuts blocks into objects of one size and keeps free objects in magazines so that most allocations need no lock and the kernel hands these objects to userspace through a window";
+static const char text[] = {
+	"the buddy allocator splits blocks in halves and merges them back the slab allocator cuts blocks into objects of one size and keeps free objects in magazines so that most allocations need no lock and the kernel hands these objects to userspace through a window"
+};
 
 static unsigned int hash(const char *s)
 {

@@ -50,11 +50,11 @@ extern "C" {
 #define KA_DEFAULT_DEBUGFS	"/sys/kernel/debug/karena"
 
 /* Object cache flags: the kernel's KARENA_CACHE_* bits, bit for bit. */
-#define KA_CACHE_HWALIGN	(1U << 0) /* align objects to cache lines */
-#define KA_CACHE_POISON		(1U << 1) /* poison free objects (0x6b) */
-#define KA_CACHE_REDZONE	(1U << 2) /* red zones around objects */
-#define KA_CACHE_TRACK		(1U << 3) /* record alloc/free owners */
-#define KA_CACHE_CONSISTENCY	(1U << 4) /* full checks on every free */
+#define KA_CACHE_HWALIGN	0x01U /* align objects to cache lines */
+#define KA_CACHE_POISON		0x02U /* poison free objects (0x6b) */
+#define KA_CACHE_REDZONE	0x04U /* red zones around objects */
+#define KA_CACHE_TRACK		0x08U /* record alloc/free owners */
+#define KA_CACHE_CONSISTENCY	0x10U /* full checks on every free */
 #define KA_CACHE_DEBUG		(KA_CACHE_POISON | KA_CACHE_REDZONE | \
 				 KA_CACHE_TRACK | KA_CACHE_CONSISTENCY)
 

@@ -273,7 +273,7 @@ static enum ka_owner ka_lookup(void *ptr, const char *func,
 static bool ka_redzones_ok(const struct ka_slot *s, const unsigned char *p)
 {
 	const unsigned char *slot = p - s->object_offset;
-	size_t end = ALIGN_UP((size_t)s->object_offset + s->object_size,
+	size_t end = _ka_align_up((size_t)s->object_offset + s->object_size,
 			      sizeof(void *)) + sizeof(void *), i;
 
 	if (end > s->stride)
@@ -485,11 +485,9 @@ size_t _ka_usable(void *ptr, const char *func, unsigned int flags,
  */
 int _ka_memalign_check(size_t align, bool posix)
 {
-	if (!_ka_is_pow2(align))
-		return EINVAL;
-	if (posix && align % sizeof(void *))
-		return EINVAL;
-	return 0;
+	bool ok = _ka_is_pow2(align) && !(posix && align % sizeof(void *));
+
+	return ok ? 0 : EINVAL;
 }
 
 /* === Public: the malloc family === */
@@ -612,7 +610,7 @@ void *ka_pvalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	size = size ? ALIGN_UP(size, page) : page;
+	size = size ? _ka_align_up(size, page) : page;
 	return _ka_alloc(a, size, page, 0, KA_CALLER);
 }
 

@@ -246,7 +246,7 @@ static int ka_map_window(struct ka_arena *a)
 	res = _ka_prim_reserve(NULL, len + align, false);
 	if (!res)
 		return -ENOMEM;
-	base = (char *)ALIGN_UP((uintptr_t)res, align);
+	base = (char *)_ka_align_up((uintptr_t)res, align);
 	if (base > res)
 		_ka_prim_unmap(res, base - res);
 	if (res + align > base)

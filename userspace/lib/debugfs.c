@@ -154,8 +154,8 @@ static int ka_parse_slabinfo(struct ka_snapshot *s, const char *text)
 		memset(&r, 0, sizeof(r));
 		if (*line == '#' || !strncmp(line, "slabinfo", 8))
 			continue;
-		if (sscanf(line, "%63s %lu %lu %lu %lu %lu : tunables %lu %lu %lu"
-			   " : slabdata %lu %lu %lu",
+		if (sscanf(line,
+			   "%63s %lu %lu %lu %lu %lu : tunables %lu %lu %lu : slabdata %lu %lu %lu",
 			   r.name, &r.active_objs, &r.num_objs, &r.objsize,
 			   &r.objperslab, &r.pagesperslab, &r.limit,
 			   &r.batchcount, &r.sharedfactor, &r.active_slabs,

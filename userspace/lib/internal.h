@@ -47,11 +47,11 @@
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define BIT(nr)		(1UL << (nr))
 
 /* Bytes of window per bit of the bitmaps: the smallest object spacing. */
 #define KA_GRAIN_SHIFT	3
-#define KA_GRAIN	(1UL << KA_GRAIN_SHIFT)
+#define KA_GRAIN	BIT(KA_GRAIN_SHIFT)
 
 /* Slots per arena (the kernel allows max_caches of them at once). */
 #define KA_SLOTS	128
@@ -128,13 +128,9 @@ enum ka_misuse {
 
 void _ka_misuse(struct ka_arena *arena, enum ka_misuse kind,
 		const char *func, const void *ptr, const char *detail);
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
-
-void _ka_say(const char *fmt, ...) __printf(1, 2);
-#define __noreturn	__attribute__((noreturn))
-
-void _ka_fatal(const char *fmt, ...) __printf(1, 2) __noreturn;
-void _ka_set_errmsg(const char *fmt, ...) __printf(1, 2);
+void _ka_say(const char *fmt, ...);
+void _ka_fatal(const char *fmt, ...);
+void _ka_set_errmsg(const char *fmt, ...);
 
 /* === Internal memory, never from malloc (meta.c) === */
 
@@ -152,7 +148,7 @@ void _ka_meta_atfork_child(void);
 #define KA_PM_KIND(e)	((e) & 3U)
 #define KA_PM_SLOT(e)	(((e) >> 8) & 0xffU)
 #define KA_PM_ORDER(e)	(((e) >> 2) & 0x1fU)
-#define KA_PM_LIVE	(1U << 7)
+#define KA_PM_LIVE	((unsigned int)BIT(7))
 #define KA_PM_MKSLAB(s)	(KA_PM_SLAB | ((__u32)(s) << 8))
 #define KA_PM_MKBLOCK(o) (KA_PM_BLOCK | ((__u32)(o) << 2))
 
@@ -390,8 +386,8 @@ void _ka_bulk_free(struct ka_arena *arena, unsigned int slot, void **objs,
 /* === Allocation (alloc.c) === */
 
 /* Flags of _ka_alloc(). */
-#define KA_ZERO		(1U << 0)	/* calloc */
-#define KA_FOREIGN_OK	(1U << 1)	/* interposer: not ours is fine */
+#define KA_ZERO		((unsigned int)BIT(0))	/* calloc */
+#define KA_FOREIGN_OK	((unsigned int)BIT(1))	/* interposer: not ours is fine */
 
 void *_ka_alloc(struct ka_arena *arena, size_t size, size_t align,
 		unsigned int flags, const void *caller);
@@ -439,11 +435,13 @@ int _ka_debugfs_root(char *buf, size_t len, const char *root);
 
 static inline void _ka_cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
 	__asm__ __volatile__("" ::: "memory");
-#endif
+}
+
+/* @x rounded up to a multiple of @a, a power of two. */
+static inline size_t _ka_align_up(size_t x, size_t a)
+{
+	return (x + a - 1) & ~(a - 1);
 }
 
 static inline void _ka_spin_lock(int *lock)

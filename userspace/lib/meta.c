@@ -12,7 +12,7 @@
 
 #define KA_META_MIN_SHIFT	6
 #define KA_META_MAX_SHIFT	16
-#define KA_META_CHUNK		(1UL << 20)
+#define KA_META_CHUNK		0x100000UL
 
 /* A free piece, on its class's list. */
 struct ka_meta_free {

@@ -47,7 +47,7 @@ int _ka_pm_init(struct ka_pagemap *pm, size_t window_bytes,
 	pm->page_shift = page_shift;
 	pm->pages = window_bytes >> page_shift;
 	pm->map_bytes = pm->pages * sizeof(*pm->map);
-	pm->bits_bytes = ALIGN_UP(grains, BITS_PER_LONG) / 8;
+	pm->bits_bytes = _ka_align_up(grains, BITS_PER_LONG) / 8;
 	pm->map = _ka_prim_anon(pm->map_bytes);
 	pm->start = _ka_prim_anon(pm->bits_bytes);
 	pm->live = _ka_prim_anon(pm->bits_bytes);

@@ -32,13 +32,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* glibc's own allocator, exported for exactly this purpose. */
-void *__libc_malloc(size_t size);
-void __libc_free(void *ptr);
-void *__libc_calloc(size_t nmemb, size_t size);
-void *__libc_realloc(void *ptr, size_t size);
-void *__libc_memalign(size_t alignment, size_t size);
+#include "libc.h"
 
 #define KA_EXPORT	__attribute__((visibility("default")))
 #define KA_CALLER	__builtin_return_address(0)
@@ -204,21 +198,21 @@ KA_EXPORT void *reallocarray(void *ptr, size_t nmemb, size_t size)
 
 KA_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 {
-	int saved = errno;
+	int saved = errno, ret;
 	void *p;
 
-	if (_ka_memalign_check(alignment, true))
-		return EINVAL;
+	ret = _ka_memalign_check(alignment, true);
+	if (ret)
+		return ret;
 	if (!ka_on())
 		p = __libc_memalign(alignment, size);
 	else
 		p = ka_malloc_spill(size, alignment, 0, KA_CALLER);
-	if (!p) {
-		errno = saved;
-		return ENOMEM;
-	}
-	*memptr = p;
-	return 0;
+	ret = p ? 0 : ENOMEM;
+	errno = saved;
+	if (p)
+		*memptr = p;
+	return ret;
 }
 
 KA_EXPORT void *aligned_alloc(size_t alignment, size_t size)
@@ -266,7 +260,7 @@ KA_EXPORT void *pvalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	size = size ? ALIGN_UP(size, page) : page;
+	size = size ? _ka_align_up(size, page) : page;
 	if (!ka_on())
 		return __libc_memalign(page, size);
 	return ka_malloc_spill(size, page, 0, KA_CALLER);

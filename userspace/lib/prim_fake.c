@@ -163,10 +163,10 @@ static int fk_cache_create(struct fk_client *c, struct karena_cache_create *cc)
 	align = cc->align > 8 ? cc->align : 8;
 	k->size = cc->object_size;
 	k->flags = cc->flags;
-	k->red_left = (cc->flags & KARENA_CACHE_REDZONE) ? ALIGN_UP(8U, align) : 0;
-	k->inuse = ALIGN_UP(k->red_left + k->size, 8U) +
+	k->red_left = (cc->flags & KARENA_CACHE_REDZONE) ? _ka_align_up(8U, align) : 0;
+	k->inuse = _ka_align_up(k->red_left + k->size, 8U) +
 		   ((cc->flags & KARENA_CACHE_REDZONE) ? 8 : 0);
-	k->stride = ALIGN_UP(k->inuse, align);
+	k->stride = _ka_align_up(k->inuse, align);
 	for (k->order = 0; k->order < FK_MAX_ORDER &&
 	     (FK_PAGE << k->order) / k->stride < 4; k->order++)
 		;

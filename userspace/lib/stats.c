@@ -177,7 +177,8 @@ void ka_malloc_stats(void)
 	fprintf(stderr, "%-20s %6s %6s %5s %9llu %9llu\n", "total", "", "", "",
 		(unsigned long long)st.objects_in_use,
 		(unsigned long long)st.cached_objects);
-	fprintf(stderr, "in use: %llu bytes in %llu objects, %llu page blocks (%llu bytes)\n",
+	fprintf(stderr,
+		"in use: %llu bytes in %llu objects, %llu page blocks (%llu bytes)\n",
 		(unsigned long long)st.bytes_in_use,
 		(unsigned long long)st.objects_in_use,
 		(unsigned long long)st.blocks_in_use,

@@ -24,7 +24,6 @@
  * caller in a hash table (open addressing, never malloc) and prints them
  * at exit.
  */
-#include <dlfcn.h>
 #include <link.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,22 +114,51 @@ void _ka_trace_atfork_child(void)
 	_ka_tracing = ka_trace_fd >= 0 || _ka_opt.leakcheck;
 }
 
+/* dl_iterate_phdr() callback: is the caller in this object? */
+struct ka_find {
+	uintptr_t addr;
+	uintptr_t base;
+	const char *name;
+	bool found;
+};
+
+static int ka_find_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct ka_find *f = arg;
+	unsigned int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const __typeof__(info->dlpi_phdr[0]) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && f->addr >= start &&
+		    f->addr < start + ph->p_memsz) {
+			f->base = info->dlpi_addr;
+			f->name = info->dlpi_name;
+			f->found = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* "@ file:[0xoffset] " for a caller, or "" when it cannot be named. */
 static int ka_where(char *buf, size_t len, const void *caller)
 {
-	struct link_map *map = NULL;
+	struct ka_find f = { .addr = (uintptr_t)caller };
 	const char *file;
-	Dl_info info;
 
 	if (!caller)
 		return 0;
-	if (!dladdr1(caller, &info, (void **)&map, RTLD_DL_LINKMAP) || !map)
+	dl_iterate_phdr(ka_find_object, &f);
+	if (!f.found)
 		return snprintf(buf, len, "@ [%p] ", caller);
-	file = info.dli_fname;
+	file = f.name;
 	if (!file || !*file || !strchr(file, '/'))
 		file = ka_exe[0] ? ka_exe : "?";
 	return snprintf(buf, len, "@ %s:[%#lx] ", file,
-			(unsigned long)((uintptr_t)caller - map->l_addr));
+			(unsigned long)(f.addr - f.base));
 }
 
 /* Append to a line, never past its end. */
