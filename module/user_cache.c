@@ -15,6 +15,11 @@
  *
  * Both run inside the client's own commands, which hold client->lock.
  *
+ * Objects of a poisoned cache are handed out zeroed (after the slab
+ * layer checked their poison), so that a client never sees the poison
+ * pattern as data; objects of other caches are zero on a fresh slab and
+ * hold what the client itself left in them when reused.
+ *
  * Objects cross the boundary as window offsets.  An object's offset is
  * its slab's window offset plus its offset in the slab; an offset from
  * userspace is turned back into an object only through the client's own
@@ -370,8 +375,15 @@ int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b)
 		goto out_free;
 	}
 	n = ka_cache_alloc_some(uc->cache, GFP_KERNEL, b->count, objs);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/*
+		 * The slab layer checked the poison; the client gets the
+		 * object zeroed, as it gets every fresh object.
+		 */
+		if (uc->cache->flags & KA_CACHE_POISON)
+			memset(objs[i], 0, uc->cache->object_size);
 		offs[i] = karena_user_obj_offset(uc, objs[i]);
+	}
 	uc->objects += n;
 	client->objects += n;
 	client->objects_allocated += n;
