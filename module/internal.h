@@ -19,15 +19,20 @@
  *   client    one open file of /dev/karena; owns user caches and blocks.
  *
  * Lock order (outer first)
- *   1. karena_lock                  module-wide lists (caches, clients)
+ *   1. karena_lock                  module-wide lists (clients)
  *   2. client->lock                 one client's caches, blocks, window
- *   3. cache->lock                  one cache's slab lists and depot
- *   4. arena->validate_lock (mutex) ka_arena_validate(), debugfs snapshots
- *   5. pcp->lock                    one CPU's buddy page lists (IRQs off)
- *   6. arena->lock                  the buddy free lists (IRQs off)
- *   The buddy calls never sleep (4 aside) and may be made under 1-3;
- *   see buddy_internal.h.  Magazines are protected by disabling
- *   preemption/IRQs on their CPU (local_lock) and nest inside 3.
+ *   3. ka_slab_mutex                the list of all caches (slab.c); also
+ *                                   taken by the slab CPU-dead callback
+ *   4. ka_cache_cpu.lock            one CPU's magazines of one cache
+ *                                   (spinlock, IRQs off; magazine.c)
+ *   5. cache->lock                  one cache's slab lists and depot
+ *                                   (spinlock, IRQs off)
+ *   6. arena->validate_lock (mutex) ka_arena_validate(), debugfs snapshots
+ *   7. pcp->lock                    one CPU's buddy page lists (IRQs off)
+ *   8. arena->lock                  the buddy free lists (IRQs off)
+ *   The buddy calls never sleep (6 aside) and may be made under 1-3;
+ *   see buddy_internal.h.  The slab layer calls them, and its owner
+ *   hooks, with neither 4 nor 5 held; see slab.h.
  */
 #ifndef KARENA_INTERNAL_H
 #define KARENA_INTERNAL_H

@@ -22,6 +22,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -110,6 +111,9 @@ int ka_kmalloc_set_init(struct ka_kmalloc_set *set, struct ka_arena *arena,
 		snprintf(name, sizeof(name), "%s-%u", prefix,
 			 ka_kmalloc_sizes[i]);
 		args.size = ka_kmalloc_sizes[i];
+		/* Power-of-two sizes are naturally aligned, as in Linux. */
+		args.align = is_power_of_2(args.size) ?
+			     min_t(unsigned int, args.size, PAGE_SIZE) : 0;
 		cache = ka_cache_create(&args);
 		if (IS_ERR(cache)) {
 			ka_kmalloc_set_destroy(set);

@@ -77,6 +77,7 @@ LIST_HEAD(ka_slab_caches);
 
 /* The fail_slab fault attribute (see slab.h). */
 struct ka_slab_fault ka_fail_slab;
+EXPORT_SYMBOL_IF_KUNIT(ka_fail_slab);
 
 /*
  * The cache of struct ka_cache ("karena_cache"): static, since it must
@@ -204,6 +205,7 @@ void *ka_slab_fp_get(const struct ka_cache *cache, const void *obj)
 
 	return (void *)(*where ^ ka_fp_mask(cache, where));
 }
+EXPORT_SYMBOL_IF_KUNIT(ka_slab_fp_get);
 
 static void ka_slab_fp_set(const struct ka_cache *cache, void *obj,
 			   void *next)
@@ -362,19 +364,10 @@ static void ka_slab_push(struct ka_cache *cache, struct ka_slab *slab,
 
 /* === Slab lists === */
 
-static unsigned int ka_slab_right_list(const struct ka_cache *cache,
-				       const struct ka_slab *slab)
-{
-	if (!slab->inuse)
-		return KA_SLAB_FREE;
-	return slab->inuse == cache->objs_per_slab ? KA_SLAB_FULL :
-						     KA_SLAB_PARTIAL;
-}
-
 /* Move @slab to the list its use count calls for. */
 static void ka_slab_relist(struct ka_cache *cache, struct ka_slab *slab)
 {
-	unsigned int id = ka_slab_right_list(cache, slab);
+	unsigned int id = ka_slab_list_for(cache, slab);
 
 	lockdep_assert_held(&cache->lock);
 	if (id == slab->list_id)
@@ -388,7 +381,7 @@ static void ka_slab_relist(struct ka_cache *cache, struct ka_slab *slab)
 /* Link a new or checked slab on its list. */
 static void ka_slab_link(struct ka_cache *cache, struct ka_slab *slab)
 {
-	unsigned int id = ka_slab_right_list(cache, slab);
+	unsigned int id = ka_slab_list_for(cache, slab);
 
 	lockdep_assert_held(&cache->lock);
 	list_add(&slab->list, &cache->slabs[id]);
@@ -872,8 +865,12 @@ static int ka_cache_init_random(struct ka_cache *cache)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		seq[i] = i;
-	for (i = n - 1; i > 0; i--)
-		swap(seq[i], seq[get_random_u32_below(i + 1)]);
+	for (i = n - 1; i > 0; i--) {
+		/* Not inside swap(): it evaluates its arguments twice. */
+		unsigned int j = get_random_u32_below(i + 1);
+
+		swap(seq[i], seq[j]);
+	}
 	cache->random_seq = seq;
 	return 0;
 }
@@ -947,6 +944,25 @@ static struct ka_cache *ka_cache_find(const char *name)
 			return cache;
 	return NULL;
 }
+
+/**
+ * ka_cache_lookup() - find a cache by name.
+ * @name: the name.
+ *
+ * Context: Process context (takes ka_slab_mutex).
+ * Return: the cache, or NULL; it may be destroyed at once unless the
+ * caller owns it.
+ */
+struct ka_cache *ka_cache_lookup(const char *name)
+{
+	struct ka_cache *cache;
+
+	mutex_lock(&ka_slab_mutex);
+	cache = ka_cache_find(name);
+	mutex_unlock(&ka_slab_mutex);
+	return cache;
+}
+EXPORT_SYMBOL_IF_KUNIT(ka_cache_lookup);
 
 /* Publish a set-up cache: refuse a duplicate name, then list it. */
 static int ka_cache_register(struct ka_cache *cache)
@@ -1073,8 +1089,9 @@ static int ka_cache_unregister(struct ka_cache *cache, bool force)
 	mutex_lock(&ka_slab_mutex);
 	spin_lock_irqsave(&cache->lock, flags);
 	out = cache->nr_out;
-	if (out)
-		ka_report_leaked_objects(cache);
+	/* A user cache dies with its client's objects: that is normal. */
+	if (out && !(force && (cache->flags & KA_CACHE_USER)))
+		ka_report_leaked_objects(cache, force);
 	spin_unlock_irqrestore(&cache->lock, flags);
 	if (out && !force) {
 		mutex_unlock(&ka_slab_mutex);
@@ -1433,9 +1450,7 @@ EXPORT_SYMBOL_IF_KUNIT(ka_cache_free_checked);
  * Context: Any context.
  * Return: 0, or the first non-zero value @fn returned.
  */
-int ka_cache_for_each_slab(struct ka_cache *cache,
-			   int (*fn)(struct ka_cache *cache, struct page *head,
-				     unsigned int order, void *arg),
+int ka_cache_for_each_slab(struct ka_cache *cache, ka_slab_visit_t fn,
 			   void *arg)
 {
 	struct ka_slab *slab;

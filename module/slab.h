@@ -248,7 +248,7 @@ struct ka_magazine {
  * @stat: event counters, updated with this_cpu_inc() (no lock).
  */
 struct ka_cache_cpu {
-	spinlock_t lock;
+	spinlock_t lock;	/* see above */
 	struct ka_magazine *loaded;
 	struct ka_magazine *previous;
 	unsigned long stat[KA_NR_STATS];
@@ -358,7 +358,7 @@ struct ka_cache {
 	void *files;
 	bool internal;
 
-	spinlock_t lock;
+	spinlock_t lock;	/* protects every field below */
 	struct list_head slabs[KA_NR_LISTS];
 	unsigned long nr_slabs[KA_NR_LISTS];
 	unsigned long nr_out;
@@ -434,10 +434,12 @@ unsigned int ka_cache_alloc_some(struct ka_cache *cache, gfp_t gfp,
 int ka_cache_free_checked(struct ka_cache *cache, void *obj);
 int ka_cache_free_bulk_checked(struct ka_cache *cache, unsigned int nr,
 			       void **objs, unsigned int *done);
-int ka_cache_for_each_slab(struct ka_cache *cache,
-			   int (*fn)(struct ka_cache *cache, struct page *head,
-				     unsigned int order, void *arg),
+/* Called for each slab by ka_cache_for_each_slab(). */
+typedef int (*ka_slab_visit_t)(struct ka_cache *cache, struct page *head,
+			       unsigned int order, void *arg);
+int ka_cache_for_each_slab(struct ka_cache *cache, ka_slab_visit_t fn,
 			   void *arg);
+struct ka_cache *ka_cache_lookup(const char *name);
 struct ka_cache *ka_addr_cache(struct ka_arena *arena, const void *addr,
 			       struct page **head);
 int ka_cache_validate(struct ka_cache *cache);
@@ -486,7 +488,7 @@ void ka_slab_report(struct ka_cache *cache, struct ka_slab *slab,
 		    const char *fmt, ...) __printf(6, 7);
 int ka_slab_check(struct ka_cache *cache, struct ka_slab *slab,
 		  unsigned int list_id, unsigned long *scratch, bool objects);
-void ka_report_leaked_objects(struct ka_cache *cache);
+void ka_report_leaked_objects(struct ka_cache *cache, bool force);
 struct ka_track *ka_obj_track(struct ka_cache *cache, struct ka_slab *slab,
 			      unsigned int idx);
 const char *ka_error_title(enum ka_stat_item err);
@@ -570,6 +572,16 @@ static inline unsigned int ka_obj_index(const struct ka_cache *cache,
 	return reciprocal_divide(obj - slab->base, cache->reciprocal_size);
 }
 
+/* The list a slab belongs on, by its use count. */
+static inline unsigned int ka_slab_list_for(const struct ka_cache *cache,
+					    const struct ka_slab *slab)
+{
+	if (!slab->inuse)
+		return KA_SLAB_FREE;
+	return slab->inuse == cache->objs_per_slab ? KA_SLAB_FULL :
+						     KA_SLAB_PARTIAL;
+}
+
 static inline void ka_stat_inc(struct ka_cache *cache, enum ka_stat_item item)
 {
 	this_cpu_inc(cache->cpu->stat[item]);
@@ -610,6 +622,7 @@ struct ka_slab_fault {
 	struct fault_attr attr;
 #endif
 };
+
 extern struct ka_slab_fault ka_fail_slab;
 
 #ifdef CONFIG_FAULT_INJECTION

@@ -34,6 +34,7 @@
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 #include "slab.h"
@@ -93,6 +94,7 @@ struct ka_track *ka_obj_track(struct ka_cache *cache, struct ka_slab *slab,
 		return slab->track + (unsigned long)idx * KA_NR_TRACKS;
 	return ka_slot(cache, slab, idx) + cache->track_offset;
 }
+EXPORT_SYMBOL_IF_KUNIT(ka_obj_track);
 
 static void ka_set_track(struct ka_track *t, unsigned long addr)
 {
@@ -485,9 +487,7 @@ int ka_slab_check(struct ka_cache *cache, struct ka_slab *slab,
 		ka_slab_rebuild_freelist(cache, slab);
 		errors++;
 	}
-	if (list_id >= KA_NR_LISTS ||
-	    (list_id == KA_SLAB_FREE) != !slab->inuse ||
-	    (list_id == KA_SLAB_FULL) != (slab->inuse == n)) {
+	if (list_id != ka_slab_list_for(cache, slab)) {
 		ka_slab_report(cache, slab, NULL, KA_ERROR_COUNTS,
 			       "slab moved to the right list",
 			       "slab on list %u with %u of %u objects in use",
@@ -503,6 +503,7 @@ int ka_slab_check(struct ka_cache *cache, struct ka_slab *slab,
  * ka_report_leaked_objects() - say which objects of a cache are still
  * allocated.
  * @cache: the cache, whose magazines have been drained.
+ * @force: the cache goes anyway (unload), else the destroy is refused.
  *
  * Prints the count, then up to KA_LEAKS_SHOWN objects with their offset
  * and, with owner tracking, who allocated them.  Wording chosen not to
@@ -510,14 +511,15 @@ int ka_slab_check(struct ka_cache *cache, struct ka_slab *slab,
  *
  * Context: cache->lock held.
  */
-void ka_report_leaked_objects(struct ka_cache *cache)
+void ka_report_leaked_objects(struct ka_cache *cache, bool force)
 {
 	unsigned int shown = 0, i, idx;
 	struct ka_slab *slab;
 
 	lockdep_assert_held(&cache->lock);
-	pr_err("cache %s: %lu objects still allocated; not destroyed\n",
-	       cache->name, cache->nr_out);
+	pr_err("cache %s: %lu objects still allocated; %s\n", cache->name,
+	       cache->nr_out, force ? "slabs released anyway (unload)" :
+				      "not destroyed");
 	for (i = 0; i < KA_NR_LISTS; i++) {
 		list_for_each_entry(slab, &cache->slabs[i], list) {
 			for_each_set_bit(idx, slab->map, cache->objs_per_slab) {

@@ -11,7 +11,10 @@
  *       errors                        sum of error_*; writing 0 resets all
  *       stats                         all of the above as key=value
  *       alloc_traces, free_traces     with owner tracking only
- *       validate, shrink              write 1 to run
+ *       validate, shrink              write 1 to run (no shrink for a
+ *                                     cache whose owner has a
+ *                                     slab_release hook: the device
+ *                                     must hold its lock around it)
  *
  * Documentation/slab.rst defines every file and column.  debugfs is never
  * needed for correctness and its return values are not checked.  No
@@ -429,7 +432,10 @@ void ka_cache_debugfs_add(struct ka_cache *cache)
 				    &ka_free_traces_fops);
 	}
 	debugfs_create_file("validate", 0200, dir, cache, &ka_validate_fops);
-	debugfs_create_file("shrink", 0200, dir, cache, &ka_shrink_fops);
+	/* A cache whose owner unmaps released slabs shrinks on its terms. */
+	if (!cache->ops || !cache->ops->slab_release)
+		debugfs_create_file("shrink", 0200, dir, cache,
+				    &ka_shrink_fops);
 	cache->files = files;
 	cache->dir = dir;
 }
