@@ -15,7 +15,20 @@
 /* The largest block: 4 MiB with the module's default max_order. */
 #define MAX_BLOCK	(4UL << 20)
 
-TEST(malloc_zero_is_unique)
+/* No state: the fixture exists for the timeouts (TCG, debug kernel). */
+FIXTURE(api) {
+	int unused;
+};
+
+FIXTURE_SETUP(api)
+{
+}
+
+FIXTURE_TEARDOWN(api)
+{
+}
+
+TEST_F_TIMEOUT(api, malloc_zero_is_unique, 120)
 {
 	void *a, *b;
 
@@ -34,7 +47,7 @@ TEST(malloc_zero_is_unique)
 }
 
 /* n-1, n and n+1 of every class: the usable size is the class's. */
-TEST(class_boundaries)
+TEST_F_TIMEOUT(api, class_boundaries, 120)
 {
 	void *p[LT_NR_CLASSES][3];
 	unsigned int i, j;
@@ -66,7 +79,7 @@ TEST(class_boundaries)
 	}
 }
 
-TEST(one_byte_and_page_sizes)
+TEST_F_TIMEOUT(api, one_byte_and_page_sizes, 120)
 {
 	size_t sizes[] = { 1, 4095, 4096, 4097, 65536, 65537, 1 << 20 };
 	unsigned int i;
@@ -83,7 +96,7 @@ TEST(one_byte_and_page_sizes)
 	}
 }
 
-TEST(largest_block_and_beyond)
+TEST_F_TIMEOUT(api, largest_block_and_beyond, 120)
 {
 	void *p, *small;
 
@@ -113,7 +126,7 @@ TEST(largest_block_and_beyond)
 	EXPECT_EQ(ENOMEM, errno);
 }
 
-TEST(calloc_zeroes_and_checks_overflow)
+TEST_F_TIMEOUT(api, calloc_zeroes_and_checks_overflow, 120)
 {
 	unsigned char *p;
 	unsigned int i, nonzero = 0;
@@ -149,7 +162,7 @@ TEST(calloc_zeroes_and_checks_overflow)
 	ka_free(p);
 }
 
-TEST(realloc_semantics)
+TEST_F_TIMEOUT(api, realloc_semantics, 120)
 {
 	struct ka_stats before, after;
 	char *p, *q;
@@ -201,7 +214,7 @@ TEST(realloc_semantics)
 	ka_free(q);
 }
 
-TEST(alignment_honoured)
+TEST_F_TIMEOUT(api, alignment_honoured, 120)
 {
 	size_t sizes[] = { 1, 7, 100, 4096, 5000 };
 	size_t a;
@@ -238,7 +251,7 @@ TEST(alignment_honoured)
 	}
 }
 
-TEST(alignment_invalid)
+TEST_F_TIMEOUT(api, alignment_invalid, 120)
 {
 	void *p = (void *)1;
 
@@ -266,7 +279,7 @@ TEST(alignment_invalid)
 	EXPECT_EQ(ENOMEM, errno);
 }
 
-TEST(memalign_valloc_pvalloc)
+TEST_F_TIMEOUT(api, memalign_valloc_pvalloc, 120)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
@@ -295,7 +308,7 @@ TEST(memalign_valloc_pvalloc)
 	EXPECT_EQ(ENOMEM, errno);
 }
 
-TEST(page_blocks)
+TEST_F_TIMEOUT(api, page_blocks, 120)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned int order;
@@ -322,7 +335,7 @@ TEST(page_blocks)
 	ka_pages_free(NULL);
 }
 
-TEST(object_caches)
+TEST_F_TIMEOUT(api, object_caches, 120)
 {
 	struct ka_cache *c, *a;
 	void *o[200];
@@ -360,7 +373,7 @@ TEST(object_caches)
 	EXPECT_EQ(0, ka_cache_destroy(a));
 }
 
-TEST(object_cache_bad_arguments)
+TEST_F_TIMEOUT(api, object_cache_bad_arguments, 120)
 {
 	struct ka_cache *c;
 
@@ -393,7 +406,7 @@ TEST(object_cache_bad_arguments)
 	EXPECT_EQ(0, ka_cache_destroy(NULL));
 }
 
-TEST(second_arena)
+TEST_F_TIMEOUT(api, second_arena, 120)
 {
 	struct ka_arena *a;
 	struct ka_client_stats cs;
@@ -419,7 +432,7 @@ TEST(second_arena)
 }
 
 /* The child of a fork gets a client of its own. */
-TEST(fork_child_allocates)
+TEST_F_TIMEOUT(api, fork_child_allocates, 120)
 {
 	struct ka_stats st;
 	char *p;
@@ -456,7 +469,7 @@ TEST(fork_child_allocates)
  * does until it execs): readable, writable, realloc() copies out of it,
  * and nothing it does reaches the parent.
  */
-TEST(fork_child_has_a_copy_of_the_heap)
+TEST_F_TIMEOUT(api, fork_child_has_a_copy_of_the_heap, 120)
 {
 	char *p, *b;
 	int status;

@@ -138,8 +138,21 @@ static int run_misuse(void *arg)
 	return 0;
 }
 
+/* No state: the fixture exists for the timeouts (TCG, debug kernel). */
+FIXTURE(misuse) {
+	int unused;
+};
+
+FIXTURE_SETUP(misuse)
+{
+}
+
+FIXTURE_TEARDOWN(misuse)
+{
+}
+
 /* Every kind aborts with one line naming it and the address. */
-TEST(misuse_aborts)
+TEST_F_TIMEOUT(misuse, misuse_aborts, 300)
 {
 	char err[4096], want[256];
 	unsigned int i;
@@ -199,7 +212,7 @@ static int run_counted(void *arg)
 	return 0;
 }
 
-TEST(misuse_counted_with_karena_abort_0)
+TEST_F_TIMEOUT(misuse, misuse_counted_with_karena_abort_0, 300)
 {
 	char err[8192], *p, *addr;
 	unsigned int i;
@@ -228,7 +241,7 @@ TEST(misuse_counted_with_karena_abort_0)
 }
 
 /* A free the kernel would refuse never gets that far: nothing counted. */
-TEST(misuse_never_reaches_the_kernel)
+TEST_F_TIMEOUT(misuse, misuse_never_reaches_the_kernel, 300)
 {
 	struct ka_client_stats cs;
 	void *p;

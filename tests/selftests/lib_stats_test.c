@@ -68,7 +68,20 @@ static int run_helper(const char *which, const char *env, const char *val,
 
 /* === Tests === */
 
-TEST(mallinfo_counts_what_was_allocated)
+/* No state: the fixture exists for the timeouts (TCG, debug kernel). */
+FIXTURE(stats) {
+	int unused;
+};
+
+FIXTURE_SETUP(stats)
+{
+}
+
+FIXTURE_TEARDOWN(stats)
+{
+}
+
+TEST_F_TIMEOUT(stats, mallinfo_counts_what_was_allocated, 300)
 {
 	struct mallinfo2 m0, m1, m2;
 	struct ka_client_stats cs;
@@ -110,7 +123,7 @@ TEST(mallinfo_counts_what_was_allocated)
 }
 
 /* The kernel's counters, through STATS and debugfs, agree. */
-TEST(kernel_numbers_agree)
+TEST_F_TIMEOUT(stats, kernel_numbers_agree, 300)
 {
 	char buf[65536], path[512], want[64], *line;
 	struct ka_client_stats cs;
@@ -191,7 +204,7 @@ static int print_stats(void *arg)
 	return 0;
 }
 
-TEST(malloc_stats_and_info)
+TEST_F_TIMEOUT(stats, malloc_stats_and_info, 300)
 {
 	char err[16384], *line;
 	FILE *fp;
@@ -224,10 +237,10 @@ TEST(malloc_stats_and_info)
 }
 
 /* glibc's mtrace script reads KARENA_TRACE and finds exactly the leak. */
-TEST(trace_read_by_mtrace)
+TEST_F_TIMEOUT(stats, trace_read_by_mtrace, 300)
 {
 	char out[4096], err[4096], report[8192], cmd[1024], trace[128];
-	char self[512], leak[64], *line;
+	char exe[512], leak[64], *line;
 	unsigned int leaks = 0;
 	FILE *fp;
 	ssize_t n;
@@ -249,10 +262,10 @@ TEST(trace_read_by_mtrace)
 	EXPECT_NE(NULL, strstr(report, " < ")) TH_LOG("realloc: %s", report);
 	EXPECT_NE(NULL, strstr(report, " > "));
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	n = readlink("/proc/exe/exe", exe, sizeof(exe) - 1);
 	ASSERT_LT(0, n);
-	self[n] = '\0';
-	snprintf(cmd, sizeof(cmd), "mtrace '%s' '%s'", self, trace);
+	exe[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "mtrace '%s' '%s'", exe, trace);
 	fp = popen(cmd, "r");
 	ASSERT_NE(NULL, fp);
 	n = fread(report, 1, sizeof(report) - 1, fp);
@@ -275,7 +288,7 @@ TEST(trace_read_by_mtrace)
 	unlink(trace);
 }
 
-TEST(leakcheck_report)
+TEST_F_TIMEOUT(stats, leakcheck_report, 300)
 {
 	char out[256], err[4096], a[64], b[64], *p;
 	int ret;
@@ -299,7 +312,7 @@ TEST(leakcheck_report)
 		EXPECT_EQ(0, strncmp(p + strlen(b), " 5000 bytes from ", 17));
 }
 
-TEST(debugfs_errors_are_clear)
+TEST_F_TIMEOUT(stats, debugfs_errors_are_clear, 300)
 {
 	struct ka_snapshot *s;
 	int status;
