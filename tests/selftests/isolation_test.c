@@ -46,41 +46,6 @@ static __u64 rnd(__u64 *s)
 	return *s * 2685821657736338717ULL;
 }
 
-/*
- * Arena pages owned by clients, from the "user=" line of the debugfs
- * arena summary; -1 if it cannot be read.  (The arena's free byte count
- * is no measure of "everything came back": karena's own caches keep a
- * few slabs cached across clients.)
- */
-static long user_pages(void)
-{
-	char line[128];
-	long n = -1;
-	FILE *f;
-
-	f = fopen("/sys/kernel/debug/karena/arena", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "user=%ld", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
-
-/* Wait up to a second for deferred releases; the user pages left. */
-static long user_pages_settled(void)
-{
-	long got = user_pages();
-	int i;
-
-	for (i = 0; i < 100 && got != 0; i++) {
-		usleep(10000);
-		got = user_pages();
-	}
-	return got;
-}
-
 /* Can an unprivileged user open the device (dev_mode opens it to all)? */
 static const char *why_no_other_user(void)
 {
@@ -153,7 +118,7 @@ FIXTURE(zero) {
 	struct kt_client c;
 };
 
-/**
+/*
  * struct _fixture_variant_zero - the debug flags of the caches.
  * @flags: KARENA_CACHE_* of every cache the test makes.
  */
@@ -249,7 +214,7 @@ FIXTURE(xproc) {
 	struct peer *peers;	/* shared with the workers */
 };
 
-/**
+/*
  * struct _fixture_variant_xproc - how the two workers run.
  * @other_user: the second worker runs as nobody (65534).
  * @lockstep: the workers take turns (the second allocates what the first
@@ -679,7 +644,10 @@ struct shared_client {
  * @sc: the client it shares with the other threads.
  * @seed: its random sequence.
  * @iters: operations to run.
- * @alloc_calls, @free_calls, @objs_alloc, @objs_freed: what it did.
+ * @alloc_calls: allocation commands it issued.
+ * @free_calls: free commands it issued.
+ * @objs_alloc: objects it allocated.
+ * @objs_freed: objects it freed.
  * @enomem: allocations refused (quota, arena).
  * @errors: anything else that went wrong (wrong stamp, errno).
  * @msg: the first error.
@@ -1030,7 +998,7 @@ TEST_F_TIMEOUT(iso, threads_and_processes_keep_accounting_exact, 300)
 		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("process %d", i);
 	}
 	kt_close(&self->c);
-	EXPECT_EQ(0, user_pages_settled());
+	EXPECT_EQ(0, kt_user_pages_settled(0));
 }
 
 /**
@@ -1039,7 +1007,8 @@ TEST_F_TIMEOUT(iso, threads_and_processes_keep_accounting_exact, 300)
  * @cache_id: the cache, or 0 for page blocks.
  * @off: what both free.
  * @ret: what each got.
- * @start, @end: the three-party barriers around one race.
+ * @start: the three-party barrier before one race.
+ * @end: the three-party barrier after it.
  * @iters: races to run.
  */
 struct race {
@@ -1249,7 +1218,7 @@ TEST_F_TIMEOUT(iso, hostile_scribbling_then_random_commands, 180)
 	EXPECT_EQ(0, kt_info(self->c.fd, &self->c.info));
 	EXPECT_EQ(0, kt_stats(self->c.fd, &(struct karena_stats){ 0 }));
 	kt_close(&self->c);
-	EXPECT_EQ(0, user_pages_settled());
+	EXPECT_EQ(0, kt_user_pages_settled(0));
 	/* And a new client gets clean memory. */
 	ASSERT_EQ(0, kt_open(&self->c));
 	ASSERT_EQ(0, kt_map(&self->c));

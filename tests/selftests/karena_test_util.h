@@ -217,6 +217,45 @@ static inline long kt_first_nonzero(const void *p, size_t n)
 	return -1;
 }
 
+/* === What debugfs says about clients === */
+
+#define KT_DEBUGFS "/sys/kernel/debug/karena"
+
+/*
+ * Arena pages owned by clients right now (user= in the debugfs arena
+ * summary), or -1 if debugfs cannot tell (not root, no debugfs).  This,
+ * not arena_free_bytes, says whether clients gave everything back:
+ * karena's own caches may keep a few slabs cached across clients.
+ */
+static inline long kt_user_pages(void)
+{
+	char line[128];
+	long pages = -1;
+	FILE *f;
+
+	f = fopen(KT_DEBUGFS "/arena", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "user=%ld", &pages) == 1)
+			break;
+	fclose(f);
+	return pages;
+}
+
+/* kt_user_pages() once it is @want; a release may be deferred (2 s). */
+static inline long kt_user_pages_settled(long want)
+{
+	long got = kt_user_pages();
+	int i;
+
+	for (i = 0; i < 200 && got != want; i++) {
+		usleep(10000);
+		got = kt_user_pages();
+	}
+	return got;
+}
+
 /* === Probing memory for SIGBUS and SIGSEGV === */
 
 /*

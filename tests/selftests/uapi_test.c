@@ -203,7 +203,7 @@ FIXTURE(cmd) {
 	struct cmd_ctx x;
 };
 
-/**
+/*
  * struct _fixture_variant_cmd - one command of the uapi.
  * @nr: its _IOC_NR.
  * @size: sizeof its struct.
