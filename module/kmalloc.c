@@ -194,6 +194,34 @@ void *ka_kmalloc(struct ka_kmalloc_set *set, size_t size, gfp_t gfp,
 }
 EXPORT_SYMBOL_IF_KUNIT(ka_kmalloc);
 
+/**
+ * ka_kmalloc_meta() - allocate slab-layer metadata from the module's set.
+ * @size: bytes.
+ * @gfp: __GFP_ZERO to zero.
+ * @caller: recorded by owner tracking.
+ *
+ * For off-slab slab descriptors: they come from a kmalloc class only if
+ * that class is itself on-slab, else from whole pages of the buddy layer.
+ * A descriptor thus never needs a slab that needs a descriptor, whatever
+ * flags the classes have (with kmalloc_flags=0x8, kmalloc-512 is off-slab
+ * and its own descriptors would fall in kmalloc-512).  Free with ka_kfree()
+ * on ka_kmalloc_global.
+ *
+ * Context: Any context the buddy layer allows.
+ * Return: the memory, or NULL.
+ */
+void *ka_kmalloc_meta(size_t size, gfp_t gfp, unsigned long caller)
+{
+	struct ka_kmalloc_set *set = &ka_kmalloc_global;
+	struct ka_cache *cache = NULL;
+
+	if (size && size <= KA_KMALLOC_MAX_CACHE)
+		cache = set->caches[ka_kmalloc_index(size)];
+	if (cache && !cache->offslab)
+		return ka_cache_alloc_caller(cache, gfp, caller);
+	return ka_kmalloc_large(set, size, gfp);
+}
+
 /*
  * What @p is in @set: its class (and slab), or a large block (*order set,
  * NULL returned).  Reports and returns ERR_PTR(-EINVAL) for anything else.

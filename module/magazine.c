@@ -74,7 +74,7 @@ static struct ka_magazine *ka_mag_new(struct ka_cache *cache)
 
 	if (!ka_magazine_cache)
 		return NULL;
-	mag = ka_cache_alloc_caller(ka_magazine_cache, 0, _RET_IP_);
+	mag = ka_cache_alloc_caller(ka_magazine_cache, 0, _THIS_IP_);
 	if (!mag)
 		return NULL;
 	INIT_LIST_HEAD(&mag->link);
@@ -85,7 +85,7 @@ static struct ka_magazine *ka_mag_new(struct ka_cache *cache)
 
 static void ka_mag_delete(struct ka_cache *cache, struct ka_magazine *mag)
 {
-	ka_cache_free_caller(ka_magazine_cache, mag, _RET_IP_);
+	ka_cache_free_caller(ka_magazine_cache, mag, _THIS_IP_);
 	ka_stat_inc(cache, KA_MAGAZINE_FREE);
 }
 
@@ -93,7 +93,7 @@ static void ka_mag_delete(struct ka_cache *cache, struct ka_magazine *mag)
 static void ka_mag_flush(struct ka_cache *cache, struct ka_magazine *mag)
 {
 	if (mag->rounds) {
-		ka_slab_free_objs(cache, mag->objs, mag->rounds, _RET_IP_);
+		ka_slab_free_objs(cache, mag->objs, mag->rounds, _THIS_IP_);
 		ka_stat_inc(cache, KA_MAGAZINE_FLUSH);
 	}
 	mag->rounds = 0;
@@ -195,7 +195,7 @@ static bool ka_mag_refill(struct ka_cache *cache)
 	}
 
 	mag->rounds = ka_slab_alloc_objs(cache, mag->objs, cache->mag_size,
-					 _RET_IP_);
+					 _THIS_IP_);
 	if (mag->rounds < cache->mag_size) {
 		/* The depot holds only full magazines: undo. */
 		ka_mag_flush(cache, mag);

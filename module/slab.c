@@ -431,8 +431,7 @@ static struct ka_slab *ka_slab_new(struct ka_cache *cache)
 		return NULL;
 	addr = page_address(page);
 	if (cache->offslab) {
-		slab = ka_kmalloc(&ka_kmalloc_global, cache->desc_size,
-				  __GFP_ZERO, _RET_IP_);
+		slab = ka_kmalloc_meta(cache->desc_size, __GFP_ZERO, _THIS_IP_);
 		if (!slab)
 			goto err_pages;
 	} else {
@@ -479,7 +478,7 @@ static struct ka_slab *ka_slab_new(struct ka_cache *cache)
 
 err_desc:
 	if (cache->offslab)
-		ka_kfree(&ka_kmalloc_global, slab, _RET_IP_);
+		ka_kfree(&ka_kmalloc_global, slab, _THIS_IP_);
 err_pages:
 	ka_free_pages(cache->arena, page, cache->order);
 	return NULL;
@@ -493,7 +492,7 @@ static void ka_slab_release(struct ka_cache *cache, struct ka_slab *slab)
 	if (cache->ops && cache->ops->slab_release)
 		cache->ops->slab_release(cache, head, cache->order);
 	if (cache->offslab)
-		ka_kfree(&ka_kmalloc_global, slab, _RET_IP_);
+		ka_kfree(&ka_kmalloc_global, slab, _THIS_IP_);
 	/* An on-slab descriptor goes with the pages. */
 	WARN_ON_ONCE(ka_free_pages(cache->arena, head, cache->order));
 	ka_stat_inc(cache, KA_FREE_SLAB);
@@ -603,8 +602,8 @@ static int ka_obj_lookup(struct ka_cache *cache, const void *obj,
 	if (other != cache || obj < slab->addr ||
 	    obj >= slab->addr + ka_slab_bytes(cache)) {
 		ka_slab_report(cache, NULL, obj, KA_ERROR_WRONG_CACHE, NULL,
-			       "free of %p: the object is from another cache",
-			       obj);
+			       "free of %p: the object is from cache %.*s", obj,
+			       KA_CACHE_NAME_LEN, other ? other->name : "?");
 		return -EINVAL;
 	}
 	if (!ka_slab_obj_ok(cache, slab, obj)) {
@@ -860,7 +859,7 @@ static int ka_cache_init_random(struct ka_cache *cache)
 	unsigned int n = cache->objs_per_slab, i;
 	u16 *seq;
 
-	seq = ka_kmalloc(&ka_kmalloc_global, n * sizeof(*seq), 0, _RET_IP_);
+	seq = ka_kmalloc(&ka_kmalloc_global, n * sizeof(*seq), 0, _THIS_IP_);
 	if (!seq)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
@@ -928,7 +927,7 @@ err_percpu:
 static void ka_cache_teardown(struct ka_cache *cache)
 {
 	if (cache->random_seq)
-		ka_kfree(&ka_kmalloc_global, cache->random_seq, _RET_IP_);
+		ka_kfree(&ka_kmalloc_global, cache->random_seq, _THIS_IP_);
 	cache->random_seq = NULL;
 	free_percpu(cache->cpu);
 	cache->cpu = NULL;
@@ -1110,7 +1109,7 @@ static void ka_cache_free_struct(struct ka_cache *cache)
 	ka_cache_release_all(cache);
 	ka_cache_teardown(cache);
 	if (cache != &ka_cache_cache)
-		ka_cache_free_caller(&ka_cache_cache, cache, _RET_IP_);
+		ka_cache_free_caller(&ka_cache_cache, cache, _THIS_IP_);
 }
 
 /**
@@ -1437,7 +1436,7 @@ EXPORT_SYMBOL_IF_KUNIT(ka_cache_free_checked);
 /* === Queries for the device layer and debugfs === */
 
 /**
- * ka_cache_for_each_slab() - call a function for every slab of a cache.
+ * ka_cache_walk_slabs() - call a function for every slab of a cache.
  * @cache: the cache.
  * @fn: called with the cache, the slab's head page and order, and @arg;
  *	a non-zero return stops the walk.
@@ -1450,8 +1449,8 @@ EXPORT_SYMBOL_IF_KUNIT(ka_cache_free_checked);
  * Context: Any context.
  * Return: 0, or the first non-zero value @fn returned.
  */
-int ka_cache_for_each_slab(struct ka_cache *cache, ka_slab_visit_t fn,
-			   void *arg)
+int ka_cache_walk_slabs(struct ka_cache *cache, ka_slab_visit_t fn,
+			void *arg)
 {
 	struct ka_slab *slab;
 	unsigned long flags;
@@ -1469,7 +1468,7 @@ int ka_cache_for_each_slab(struct ka_cache *cache, ka_slab_visit_t fn,
 	spin_unlock_irqrestore(&cache->lock, flags);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(ka_cache_for_each_slab);
+EXPORT_SYMBOL_IF_KUNIT(ka_cache_walk_slabs);
 
 /**
  * ka_addr_cache() - the cache whose slab holds an arena address.

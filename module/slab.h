@@ -22,7 +22,7 @@
  *             KA_CACHE_OFFSLAB, and kernel caches with larger slots: the
  *             descriptor, the allocation bitmap, the free list (a stack of
  *             object indices) and the owner-tracking records are all in
- *             kernel memory (karena_kmalloc()).  The slab pages hold
+ *             kernel memory (ka_kmalloc_meta()).  The slab pages hold
  *             objects, red zones and poison bytes only, so a process that
  *             maps them and writes anything there cannot corrupt the
  *             allocator: the worst it can cause is a red zone or poison
@@ -434,11 +434,11 @@ unsigned int ka_cache_alloc_some(struct ka_cache *cache, gfp_t gfp,
 int ka_cache_free_checked(struct ka_cache *cache, void *obj);
 int ka_cache_free_bulk_checked(struct ka_cache *cache, unsigned int nr,
 			       void **objs, unsigned int *done);
-/* Called for each slab by ka_cache_for_each_slab(). */
+/* Called for each slab by ka_cache_walk_slabs(). */
 typedef int (*ka_slab_visit_t)(struct ka_cache *cache, struct page *head,
 			       unsigned int order, void *arg);
-int ka_cache_for_each_slab(struct ka_cache *cache, ka_slab_visit_t fn,
-			   void *arg);
+int ka_cache_walk_slabs(struct ka_cache *cache, ka_slab_visit_t fn,
+			void *arg);
 struct ka_cache *ka_cache_lookup(const char *name);
 struct ka_cache *ka_addr_cache(struct ka_arena *arena, const void *addr,
 			       struct page **head);
@@ -534,6 +534,7 @@ int ka_kmalloc_set_destroy(struct ka_kmalloc_set *set);
 unsigned int ka_kmalloc_class_size(unsigned int idx);
 void *ka_kmalloc(struct ka_kmalloc_set *set, size_t size, gfp_t gfp,
 		 unsigned long caller);
+void *ka_kmalloc_meta(size_t size, gfp_t gfp, unsigned long caller);
 void ka_kfree(struct ka_kmalloc_set *set, const void *p,
 	      unsigned long caller);
 void *ka_krealloc(struct ka_kmalloc_set *set, const void *p,

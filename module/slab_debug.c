@@ -54,6 +54,12 @@ static const char * const ka_error_titles[] = {
 	[KA_ERROR_COUNTS - KA_FIRST_ERROR]	= "Wrong number of objects",
 };
 
+static const char * const ka_list_names[KA_NR_LISTS] = {
+	[KA_SLAB_PARTIAL]	= "partial",
+	[KA_SLAB_FULL]		= "full",
+	[KA_SLAB_FREE]		= "free",
+};
+
 /* Most live objects listed when a destroy is refused. */
 #define KA_LEAKS_SHOWN		16
 /* Most bytes of a zone shown in a report. */
@@ -71,6 +77,11 @@ const char *ka_error_title(enum ka_stat_item err)
 	if (err < KA_FIRST_ERROR || err >= KA_NR_STATS)
 		return "?";
 	return ka_error_titles[err - KA_FIRST_ERROR];
+}
+
+static const char *ka_list_name(unsigned int list_id)
+{
+	return list_id < KA_NR_LISTS ? ka_list_names[list_id] : "no";
 }
 
 /* === Owner tracking === */
@@ -185,9 +196,9 @@ void ka_slab_report(struct ka_cache *cache, struct ka_slab *slab,
 	if (slab && obj)
 		ka_print_object(cache, slab, obj);
 	else if (slab)
-		pr_err("Slab %p: order %u, %u objects, %u in use, list %u\n",
+		pr_err("Slab %p: order %u, %u objects, %u in use, on the %s list\n",
 		       slab->addr, cache->order, cache->objs_per_slab,
-		       slab->inuse, slab->list_id);
+		       slab->inuse, ka_list_name(slab->list_id));
 	if (fix)
 		pr_err("FIX %s: %s\n", cache->name, fix);
 }
@@ -490,8 +501,8 @@ int ka_slab_check(struct ka_cache *cache, struct ka_slab *slab,
 	if (list_id != ka_slab_list_for(cache, slab)) {
 		ka_slab_report(cache, slab, NULL, KA_ERROR_COUNTS,
 			       "slab moved to the right list",
-			       "slab on list %u with %u of %u objects in use",
-			       list_id, slab->inuse, n);
+			       "slab on the %s list with %u of %u objects in use",
+			       ka_list_name(list_id), slab->inuse, n);
 		errors++;
 	}
 	if (objects)

@@ -410,7 +410,7 @@ void ka_cache_debugfs_add(struct ka_cache *cache)
 	if (!ka_caches_dir || cache->dir)
 		return;
 	files = ka_kmalloc(&ka_kmalloc_global, KA_NR_FILES * sizeof(*files),
-			   0, _RET_IP_);
+			   0, _THIS_IP_);
 	if (!files)
 		return;
 	dir = debugfs_create_dir(cache->name, ka_caches_dir);
@@ -456,7 +456,7 @@ void ka_cache_debugfs_remove(struct ka_cache *cache)
 		return;
 	debugfs_remove(cache->dir);
 	cache->dir = NULL;
-	ka_kfree(&ka_kmalloc_global, cache->files, _RET_IP_);
+	ka_kfree(&ka_kmalloc_global, cache->files, _THIS_IP_);
 	cache->files = NULL;
 }
 

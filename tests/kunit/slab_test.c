@@ -1435,7 +1435,7 @@ static void user_cache_survives_scribbled_slabs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, slabs, 2U);
 
 	/* A process may write anything into the pages it maps. */
-	KUNIT_EXPECT_EQ(test, ka_cache_for_each_slab(cache, kt_scribble,
+	KUNIT_EXPECT_EQ(test, ka_cache_walk_slabs(cache, kt_scribble,
 						     &junk), 0);
 	/* Only the user-visible checks fire: red zones and poison. */
 	if (flags & KA_CACHE_RED_ZONE)

@@ -65,6 +65,18 @@ section_library() {
 	show "grep '^debugfs' /tmp/sort.info"
 }
 
+# The slab layer (Documentation/slab.rst): by now the caches above hold
+# karena's own bookkeeping (cache descriptors, magazines, slab descriptors
+# and debugfs tables of the caches the clients above created and dropped).
+section_slab() {
+	heading "Slab caches: slabinfo (format 2.1; karena's own caches at the top)"
+	show "cat $dbg/slabinfo"
+	heading "One cache in detail: $dbg/caches/kmalloc-1024/"
+	show "grep -E '^(object_size|slab_size|objs_per_slab|order|objects|total_objects|slabs|partial|cpu_slabs|magazine_size)=' $dbg/caches/kmalloc-1024/stats"
+	show "grep -E '^(alloc|free)_(fastpath|slowpath|slab|refill)=|^magazine_(hit|miss)=|^depot_|^errors=' $dbg/caches/kmalloc-1024/stats"
+	show "echo 1 >$dbg/caches/kmalloc-1024/validate && dmesg | grep 'karena: cache' | tail -n 1"
+}
+
 section_unload() {
 	heading "Unloading"
 	show "rmmod karena && dmesg | grep 'karena:' | tail -n 1"
@@ -75,4 +87,5 @@ section_debugfs
 section_buddy
 section_uapi
 section_library
+section_slab
 section_unload
