@@ -37,13 +37,13 @@ run() {
 	local name=$1 comm=$2 t0 t1 info mallocs clients slabs
 	shift 2
 	info=$work/$name.info
-	if ! timeout 120 "$@" >"$work/$name.ref" 2>"$work/$name.ref.err"; then
+	if ! timeout 300 "$@" >"$work/$name.ref" 2>"$work/$name.ref.err"; then
 		not_ok "$name: fails without karena: $(tail -n 3 "$work/$name.ref.err")"
 		return
 	fi
 	t0=$(date +%s)
 	if ! KARENA_REQUIRE=1 KARENA_EXIT_INFO=$info LD_PRELOAD=$preload \
-		timeout 120 "$@" >"$work/$name.out" 2>"$work/$name.err"; then
+		timeout 300 "$@" >"$work/$name.out" 2>"$work/$name.err"; then
 		not_ok "$name: fails under the interposer: $(tail -n 5 "$work/$name.err")"
 		return
 	fi
