@@ -1436,7 +1436,7 @@ static void user_cache_survives_scribbled_slabs(struct kunit *test)
 
 	/* A process may write anything into the pages it maps. */
 	KUNIT_EXPECT_EQ(test, ka_cache_walk_slabs(cache, kt_scribble,
-						     &junk), 0);
+						  &junk), 0);
 	/* Only the user-visible checks fire: red zones and poison. */
 	if (flags & KA_CACHE_RED_ZONE)
 		reports = 2 * half + 4 * (2 * n - half);
