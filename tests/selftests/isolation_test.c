@@ -998,7 +998,10 @@ TEST_F_TIMEOUT(iso, threads_and_processes_keep_accounting_exact, 300)
 		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("process %d", i);
 	}
 	kt_close(&self->c);
+	/* Nothing of any client left, and the arena still consistent. */
 	EXPECT_EQ(0, kt_user_pages_settled(0));
+	EXPECT_EQ(0, kt_nr_clients());
+	EXPECT_EQ(0, kt_validate_arena());
 }
 
 /**
@@ -1218,7 +1221,10 @@ TEST_F_TIMEOUT(iso, hostile_scribbling_then_random_commands, 180)
 	EXPECT_EQ(0, kt_info(self->c.fd, &self->c.info));
 	EXPECT_EQ(0, kt_stats(self->c.fd, &(struct karena_stats){ 0 }));
 	kt_close(&self->c);
+	/* Nothing of any client left, and the arena still consistent. */
 	EXPECT_EQ(0, kt_user_pages_settled(0));
+	EXPECT_EQ(0, kt_nr_clients());
+	EXPECT_EQ(0, kt_validate_arena());
 	/* And a new client gets clean memory. */
 	ASSERT_EQ(0, kt_open(&self->c));
 	ASSERT_EQ(0, kt_map(&self->c));

@@ -221,6 +221,27 @@ static inline long kt_first_nonzero(const void *p, size_t n)
 
 #define KT_DEBUGFS "/sys/kernel/debug/karena"
 
+/* The value of "@key=N" in the debugfs arena summary, or -1. */
+static inline long kt_arena_value(const char *key)
+{
+	char line[128];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	f = fopen(KT_DEBUGFS "/arena", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == '=') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 /*
  * Arena pages owned by clients right now (user= in the debugfs arena
  * summary), or -1 if debugfs cannot tell (not root, no debugfs).  This,
@@ -229,18 +250,43 @@ static inline long kt_first_nonzero(const void *p, size_t n)
  */
 static inline long kt_user_pages(void)
 {
-	char line[128];
-	long pages = -1;
+	return kt_arena_value("user");
+}
+
+/* Clients listed in debugfs (lines not starting with '#'), or -1. */
+static inline long kt_nr_clients(void)
+{
+	char line[256];
+	long n = 0;
 	FILE *f;
 
-	f = fopen(KT_DEBUGFS "/arena", "r");
+	f = fopen(KT_DEBUGFS "/clients", "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "user=%ld", &pages) == 1)
-			break;
+		if (line[0] != '#' && line[0] != '\n')
+			n++;
 	fclose(f);
-	return pages;
+	return n;
+}
+
+/*
+ * Run the arena's own checker (write 1 to debugfs validate); returns the
+ * problems it counted (validate_failures before and after), or -1.
+ */
+static inline long kt_validate_arena(void)
+{
+	long before = kt_arena_value("validate_failures");
+	int fd = open(KT_DEBUGFS "/validate", O_WRONLY | O_CLOEXEC);
+	ssize_t w;
+
+	if (fd < 0 || before < 0)
+		return -1;
+	w = write(fd, "1", 1);
+	close(fd);
+	if (w != 1)
+		return -1;
+	return kt_arena_value("validate_failures") - before;
 }
 
 /* kt_user_pages() once it is @want; a release may be deferred (2 s). */

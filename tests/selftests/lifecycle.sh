@@ -124,6 +124,15 @@ clients_gone() {
 	echo "user=$(user_pages) clients=$(nr_clients)"
 }
 
+# Run the arena's checker; fails if it counted a problem.
+validate_ok() {
+	local before after
+	before=$(sed -n 's/^validate_failures=//p' $dbg/arena)
+	echo 1 >$dbg/validate || return 1
+	after=$(sed -n 's/^validate_failures=//p' $dbg/arena)
+	[ -n "$before" ] && [ "$before" = "$after" ]
+}
+
 # Does process $1 have /dev/karena open?
 holds_fd() {
 	local f
@@ -204,6 +213,8 @@ else
 		not_ok sigkill_mid_allocation_gives_everything_back "karena_client -l ended with status $rc before the kill"
 	elif [ "$after" != "user=0 clients=0" ]; then
 		not_ok sigkill_mid_allocation_gives_everything_back "after the kill: $after"
+	elif ! validate_ok; then
+		not_ok sigkill_mid_allocation_gives_everything_back "arena validation failed after the kill (dmesg)"
 	else
 		ok sigkill_mid_allocation_gives_everything_back
 	fi
@@ -217,6 +228,7 @@ for i in $(seq "$client_cycles"); do
 	out=$("$client" 2>&1) || { bad="karena_client failed in cycle $i: $out"; break; }
 	after=$(clients_gone)
 	[ "$after" = "user=0 clients=0" ] || { bad="after the client, cycle $i: $after"; break; }
+	validate_ok || { bad="arena validation failed after the client, cycle $i (dmesg)"; break; }
 	rmmod karena || { bad="rmmod failed in cycle $i"; break; }
 done
 [ -z "$bad" ] && ok "insmod_client_rmmod_${client_cycles}_cycles" || not_ok "insmod_client_rmmod_${client_cycles}_cycles" "$bad"
