@@ -262,7 +262,7 @@ TEST_F_TIMEOUT(stats, trace_read_by_mtrace, 300)
 	EXPECT_NE(NULL, strstr(report, " < ")) TH_LOG("realloc: %s", report);
 	EXPECT_NE(NULL, strstr(report, " > "));
 
-	n = readlink("/proc/exe/exe", exe, sizeof(exe) - 1);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	ASSERT_LT(0, n);
 	exe[n] = '\0';
 	snprintf(cmd, sizeof(cmd), "mtrace '%s' '%s'", exe, trace);
