@@ -1235,8 +1235,9 @@ void ka_cache_free_caller(struct ka_cache *cache, void *obj,
  * Kernel caches without debug flags serve from the CPU's magazines; the
  * others take the object from the slab lists and check it there.
  *
- * Context: Any context the buddy layer allows: process or softirq
- * context, with or without spinlocks held.
+ * Context: Any context: never sleeps, every lock is taken with interrupts
+ * off (as the buddy layer's).  A cache with owner hooks that sleep (user
+ * caches) is used from process context only.
  * Return: the object, or NULL if no memory could be had (or a failure was
  * injected through fail_slab).
  */
