@@ -910,6 +910,32 @@ static void debug_freelist_corruption_repaired(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_cache_validate(cache), 0);
 }
 
+static void debug_wrong_counts_repaired_by_validate(struct kunit *test)
+{
+	struct kt_fixture *kt = test->priv;
+	struct ka_cache *cache;
+	struct ka_slab *slab;
+	unsigned long flags;
+	void *objs[3];
+
+	cache = kt_cache(test, "kt-counts", 64, KA_CACHE_NO_MAGAZINE);
+	kt_alloc_n(test, cache, objs, 3);
+	slab = kt_slab(cache, objs[0]);
+	/* A descriptor and a cache count gone wrong (a kernel bug's work). */
+	spin_lock_irqsave(&cache->lock, flags);
+	slab->inuse++;
+	cache->nr_out += 2;
+	spin_unlock_irqrestore(&cache->lock, flags);
+	KUNIT_EXPECT_EQ(test, ka_cache_validate(cache), 2);
+	kt->expected = 2;
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_ERROR_COUNTS), 2UL);
+	/* Both set back from the allocation bitmap. */
+	KUNIT_EXPECT_EQ(test, slab->inuse, 3U);
+	KUNIT_EXPECT_EQ(test, kt_info(cache).objects, 3UL);
+	KUNIT_EXPECT_EQ(test, ka_cache_validate(cache), 0);
+	kt_free_n(cache, objs, 3);
+}
+
 static void hardened_freelist_pointers_obfuscated(struct kunit *test)
 {
 	struct ka_cache *plain, *hard;
@@ -1631,6 +1657,7 @@ static struct kunit_case karena_slab_cases[] = {
 	KUNIT_CASE(debug_poison_overwrite_caught_on_alloc),
 	KUNIT_CASE(debug_poison_overwrite_caught_by_validate),
 	KUNIT_CASE(debug_freelist_corruption_repaired),
+	KUNIT_CASE(debug_wrong_counts_repaired_by_validate),
 	KUNIT_CASE(hardened_freelist_pointers_obfuscated),
 	KUNIT_CASE(random_freelist_shuffles_order),
 	KUNIT_CASE_PARAM(owner_tracking_records_alloc_and_free,
