@@ -9,6 +9,8 @@
 #   make kunit           only the KUnit suites, on the debug kernel
 #   make selftests       only the kselftest programs, on KERNEL (debug)
 #   make lint            W=1 C=2, checkpatch --strict, kernel-doc
+#   make bench           karena against SLUB, alloc_pages and glibc, on the
+#                        stock kernel (not part of check)
 #   make vm-shell        an interactive shell in the VM (KERNEL=debug|stock)
 #   make clean
 #
@@ -27,7 +29,7 @@ export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 V ?= 0
 
 .PHONY: all modules userspace demo check kunit selftests lint vm-shell \
-	kernel clean
+	kernel bench clean
 
 all: modules
 
@@ -56,6 +58,9 @@ selftests:
 
 lint:
 	bash tests/lint.sh
+
+bench:
+	bash bench/run.sh
 
 vm-shell:
 	bash tests/vm/build-modules.sh $(KERNEL) >/dev/null

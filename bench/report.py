@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the raw results of bench/guest.sh into karena's benchmark report.
+
+Usage: bench/report.py VMDIR OUTDIR
+
+Reads VMDIR/{meta,kernel,user}.txt and the two buddyinfo snapshots of the
+fragmentation soak; writes into OUTDIR:
+
+  bench-results.tsv  workload, ours_ns, ref_ns, ratio, reps (medians of
+                     the rounds after the warm-up; ratio = ours / ref);
+                     the kernel, its command line and the VM's shape in
+                     '#' comments
+  bench-runs.tsv     every round of every workload, warm-up included
+  bench-peak.tsv     peak memory of each userspace workload
+  bench-frag.tsv     the soak: unusable free space index per order
+  bench-goals.txt    each goal of the benchmark issue, met or missed
+  bench-ratios.svg, bench-frag.svg   plots (gnuplot)
+
+and prints the table with medians and minimums.
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+# (label, rows, limit, what the limit is compared with)
+GOALS = [
+    ("slab single alloc+free <= 0.7x SLUB", "k.single-", 0.7, "ratio"),
+    ("slab batches <= 0.75x SLUB", "k.batch-", 0.75, "ratio"),
+    ("bulk within 1.2x kmem_cache_*_bulk", "k.bulk-", 1.2, "ratio"),
+    ("order-0 pages <= 0.6x alloc_pages", "k.pages-o0", 0.6, "ratio"),
+    ("libkarena pairs <= 0.85x glibc", "u.pair-", 0.85, "ratio"),
+    ("mixed sizes, shuffled frees <= 0.25x glibc", "u.mixed-shuf", 0.25,
+     "ratio"),
+    ("peak memory <= 1.2x glibc", "u.", 1.2, "peak"),
+]
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n") for line in f]
+    except FileNotFoundError:
+        return []
+
+
+def read_meta(vmdir):
+    meta = {}
+    for line in read_lines(os.path.join(vmdir, "meta.txt")):
+        key, _, value = line.partition("\t")
+        meta[key] = value
+    return meta
+
+
+def read_results(vmdir):
+    """R, X, F and P lines of the kernel module and of karena-bench."""
+    runs, extras, frag, peaks = {}, {}, {}, {}
+    for name in ("kernel.txt", "user.txt"):
+        for line in read_lines(os.path.join(vmdir, name)):
+            f = line.split("\t")
+            if f[0] == "R" and len(f) == 5:
+                runs.setdefault(f[1], []).append(
+                    (int(f[2]), float(f[3]), float(f[4])))
+            elif f[0] == "X" and len(f) == 4:
+                extras[f[1]] = (f[2], f[3])
+            elif f[0] == "F":
+                frag[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
+            elif f[0] == "P" and len(f) == 7:
+                peaks[f[1]] = tuple(int(x) for x in f[2:])
+    return runs, extras, frag, peaks
+
+
+def buddy_totals(path, ours):
+    """Free blocks per order: karena's Total line, or the kernel's zones summed."""
+    totals = []
+    for line in read_lines(path):
+        if ours and not line.startswith("Total"):
+            continue
+        if not ours and " zone " not in line:
+            continue
+        nums = [int(t) for t in line.split()[4 if not ours else 0:]
+                if t.isdigit()]
+        if not totals:
+            totals = [0] * len(nums)
+        for i, n in enumerate(nums[:len(totals)]):
+            totals[i] += n
+    return totals
+
+
+def unusable(counts):
+    """The kernel's unusable free space index per order (0 to 1)."""
+    free = sum(n << o for o, n in enumerate(counts))
+    out = []
+    for o in range(len(counts)):
+        usable = sum(n << j for j, n in enumerate(counts) if j >= o)
+        out.append((free - usable) / free if free else 1.0)
+    return out
+
+
+def summarise(runs):
+    """Per workload: median and min of both sides over the kept rounds."""
+    rows = []
+    for name, reps in runs.items():
+        kept = [r for r in reps if r[0] > 0] or reps
+        ours = [r[1] for r in kept]
+        ref = [r[2] for r in kept]
+        med_o, med_r = statistics.median(ours), statistics.median(ref)
+        rows.append({
+            "name": name, "ours": med_o, "ref": med_r,
+            "ours_min": min(ours), "ref_min": min(ref),
+            "ratio": med_o / med_r if med_r else float("nan"),
+            "ratio_min": min(ours) / min(ref) if min(ref) else float("nan"),
+            "reps": len(kept),
+        })
+    return rows
+
+
+def goals(rows, peaks):
+    out = []
+    for label, prefix, limit, kind in GOALS:
+        if kind == "ratio":
+            hits = [(r["name"], r["ratio"]) for r in rows
+                    if r["name"].startswith(prefix)
+                    and (prefix.endswith("-") or r["name"] == prefix)]
+        else:
+            hits = [(n, p[0] / p[1]) for n, p in peaks.items() if p[1]]
+        if not hits:
+            out.append(f"{label}: not measured")
+            continue
+        worst = max(hits, key=lambda h: h[1])
+        missed = [f"{n} {v:.2f}" for n, v in hits if v > limit]
+        state = "MET" if not missed else "MISSED"
+        line = f"{label}: {state} (worst {worst[0]} {worst[1]:.2f}x)"
+        if missed:
+            line += "; over: " + ", ".join(missed)
+        out.append(line)
+    return out
+
+
+def write_tsv(path, meta, header, rows, comments=()):
+    with open(path, "w") as f:
+        f.write("# karena benchmark, `make bench`\n")
+        for key in ("kernel", "cmdline", "cpus", "memory", "cpu", "karena",
+                    "bench", "vm_seconds"):
+            if key in meta:
+                f.write(f"# {key}: {meta[key]}\n")
+        for c in comments:
+            f.write(f"# {c}\n")
+        f.write("\t".join(header) + "\n")
+        for r in rows:
+            f.write("\t".join(str(x) for x in r) + "\n")
+
+
+def plot(outdir, rows, frag_rows):
+    """SVG plots with gnuplot; a missing gnuplot only costs the plots."""
+    ratios = os.path.join(outdir, "bench-ratios.dat")
+    with open(ratios, "w") as f:
+        for i, r in enumerate(rows):
+            f.write(f"{i}\t{r['ratio']:.4f}\t{r['name']}\n")
+    frag = os.path.join(outdir, "bench-frag.dat")
+    with open(frag, "w") as f:
+        for o, u_o, u_r in frag_rows:
+            f.write(f"{o}\t{u_o:.4f}\t{u_r:.4f}\n")
+    height = max(400, 18 * len(rows) + 120)
+    script = f"""
+set terminal svg size 800,{height} font "sans,11" background rgb "white"
+set output "{outdir}/bench-ratios.svg"
+set title "karena / reference, time per op (median; lower is better)"
+set style fill solid 0.7
+set boxwidth 0.7
+set xlabel "ratio (log scale)"
+set logscale x 2
+set xrange [0.0625:16]
+set yrange [-1:{len(rows)}]
+set ytics nomirror font ",9"
+unset key
+set grid xtics
+set arrow from 1, graph 0 to 1, graph 1 nohead lw 2 lc rgb "black"
+plot "{ratios}" using (sqrt($2)):1:(sqrt($2) > 1 ? sqrt($2) / 1 : 1 / sqrt($2)):(0.35):ytic(3) \\
+     with boxxyerror lc rgb "#4878a8" notitle, \\
+     "" using 2:1 with points pt 7 ps 0.4 lc rgb "black" notitle
+
+unset arrow
+unset logscale x
+set output "{outdir}/bench-frag.svg"
+set terminal svg size 800,450 font "sans,11" background rgb "white"
+set title "Fragmentation soak: unusable free space index per order"
+set xlabel "order"
+set ylabel "unusable index (0: all free memory usable)"
+set xrange [-0.5:10.5]
+set yrange [0:1.05]
+set ytics mirror
+set key top left
+plot "{frag}" using 1:2 with linespoints lw 2 pt 7 title "karena arena", \\
+     "" using 1:3 with linespoints lw 2 pt 5 title "kernel (all zones)"
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"karena: no plots ({e})", file=sys.stderr)
+    finally:
+        os.unlink(ratios)
+        os.unlink(frag)
+
+
+def mib(n):
+    return f"{n / 1048576:.2f}"
+
+
+def main():
+    vmdir, outdir = sys.argv[1], sys.argv[2]
+    meta = read_meta(vmdir)
+    secs = read_lines(os.path.join(vmdir, "vm-seconds"))
+    if secs:
+        meta["vm_seconds"] = secs[0]
+    meta["cpus"] = meta.get("cpus", "?") + " vCPUs (QEMU TCG)"
+    runs, extras, frag, peaks = read_results(vmdir)
+    if not runs:
+        sys.exit("karena: no results in " + vmdir)
+    rows = summarise(runs)
+
+    write_tsv(os.path.join(outdir, "bench-results.tsv"), meta,
+              ["workload", "ours_ns", "ref_ns", "ratio", "reps"],
+              [(r["name"], f"{r['ours']:.3f}", f"{r['ref']:.3f}",
+                f"{r['ratio']:.3f}", r["reps"]) for r in rows],
+              ["ns per op, median of the rounds after the warm-up; "
+               "ratio = ours / ref, lower is better"])
+    write_tsv(os.path.join(outdir, "bench-runs.tsv"), meta,
+              ["workload", "rep", "ours_ns", "ref_ns"],
+              [(n, rep, o, r) for n, reps in runs.items()
+               for rep, o, r in reps],
+              ["every round; rep 0 is the warm-up"])
+    write_tsv(os.path.join(outdir, "bench-peak.tsv"), meta,
+              ["workload", "ours_bytes", "ref_bytes", "ratio",
+               "ours_growth", "ref_growth", "ours_karena_bytes"],
+              [(n, p[0], p[1], f"{p[0] / p[1]:.3f}" if p[1] else "nan",
+                p[2], p[3], p[4]) for n, p in peaks.items()],
+              ["peak memory of one run in a child process: VmHWM, plus "
+               "the bytes karena charged to the client for ours; growth: "
+               "VmHWM less VmRSS at the start"])
+
+    u_ours = unusable(buddy_totals(os.path.join(vmdir, "buddyinfo-ours.txt"),
+                                   True))
+    u_ref = unusable(buddy_totals(os.path.join(vmdir, "buddyinfo-ref.txt"),
+                                  False))
+    frag_rows = [(o, u_ours[o], u_ref[o])
+                 for o in range(min(len(u_ours), len(u_ref)))]
+    write_tsv(os.path.join(outdir, "bench-frag.tsv"), meta,
+              ["order", "ours_unusable", "ref_unusable"],
+              [(o, f"{a:.4f}", f"{b:.4f}") for o, a, b in frag_rows],
+              [f"soak {side}: " + " ".join(f"{k}={v}" for k, v in
+                                           frag[side].items())
+               for side in ("ours", "ref") if side in frag])
+
+    goal_lines = goals(rows, peaks)
+    with open(os.path.join(outdir, "bench-goals.txt"), "w") as f:
+        f.write("\n".join(goal_lines) + "\n")
+    plot(outdir, rows, frag_rows)
+
+    print(f"\nkernel {meta.get('kernel', '?')}, {meta.get('cpus', '?')}, "
+          f"{meta.get('memory', '?')}; {meta.get('bench', '')}")
+    print(f"command line: {meta.get('cmdline', '?')}\n")
+    print(f"{'workload':<20} {'ours ns':>10} {'ref ns':>10} {'ratio':>6}"
+          f"   {'ours min':>10} {'ref min':>10} {'ratio':>6}  reps")
+    for r in rows:
+        print(f"{r['name']:<20} {r['ours']:>10.1f} {r['ref']:>10.1f} "
+              f"{r['ratio']:>6.2f}   {r['ours_min']:>10.1f} "
+              f"{r['ref_min']:>10.1f} {r['ratio_min']:>6.2f}  {r['reps']}")
+    if peaks:
+        print(f"\n{'peak memory (MiB)':<20} {'ours':>8} {'ref':>8} "
+              f"{'ratio':>6}   {'ours +':>8} {'ref +':>8}  (+: growth)")
+        for n, p in peaks.items():
+            ratio = f"{p[0] / p[1]:.2f}" if p[1] else "-"
+            print(f"{n:<20} {mib(p[0]):>8} {mib(p[1]):>8} {ratio:>6}   "
+                  f"{mib(p[2]):>8} {mib(p[3]):>8}")
+    for key, (o, r) in extras.items():
+        print(f"\n{key}: ours {o}, ref {r}")
+    if frag_rows:
+        print("\nfragmentation soak (unusable free space index per order)")
+        for side in ("ours", "ref"):
+            if side in frag:
+                print(f"  {side}: " + " ".join(f"{k}={v}" for k, v in
+                                               frag[side].items()))
+        print("  order  " + " ".join(f"{o:>5}" for o, _, _ in frag_rows))
+        print("  ours   " + " ".join(f"{a:5.3f}" for _, a, _ in frag_rows))
+        print("  ref    " + " ".join(f"{b:5.3f}" for _, _, b in frag_rows))
+    print("\ngoals")
+    for line in goal_lines:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
