@@ -108,6 +108,9 @@ int _ka_prim_map_window(int fd, void *addr, size_t len)
  * @len: bytes (rounded up to pages).
  *
  * Pages are only backed once touched, so large sparse tables are cheap.
+ * Not with transparent huge pages, though: with THP "always" (Debian's
+ * default) the first touch of a table would back 2 MiB of it, so the
+ * tables are marked MADV_NOHUGEPAGE.
  *
  * Return: the memory, or NULL with errno set.
  */
@@ -116,7 +119,11 @@ void *_ka_prim_anon(size_t len)
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Only a hint: a kernel without THP refuses it, which is fine. */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
 }
 
 /**
