@@ -16,14 +16,14 @@
 # makes SLUB and the page allocator zero every allocation while karena
 # zeroes only on request; the "-zero" workloads compare zeroing on both.
 #
-# Environment: BENCH_REPS (7 rounds, the first a warm-up), BENCH_SCALE
+# Environment: BENCH_REPS (9 rounds, the first a warm-up), BENCH_SCALE
 # (iterations in percent, 100), BENCH_ARENA_MB (256), BENCH_SWEEP (batch
 # sizes), BENCH_TIMEOUT (s, 2400), and the VM's VM_MEM, VM_CPUS, VM_APPEND.
 set -euo pipefail
 . "$(dirname "$0")/../tests/vm/lib.sh"
 
 BENCH_ARENA_MB=${BENCH_ARENA_MB:-256}
-export BENCH_REPS=${BENCH_REPS:-7} BENCH_SCALE=${BENCH_SCALE:-100}
+export BENCH_REPS=${BENCH_REPS:-9} BENCH_SCALE=${BENCH_SCALE:-100}
 export BENCH_ARENA_MB BENCH_SWEEP=${BENCH_SWEEP:-}
 out=$KARENA_BUILD/bench
 start=$(date +%s)

@@ -33,9 +33,9 @@
 
 /* === Parameters === */
 
-static unsigned int reps = 7;
+static unsigned int reps = 9;
 module_param(reps, uint, 0644);
-MODULE_PARM_DESC(reps, "Rounds over the workloads; the first is a warm-up (default 7)");
+MODULE_PARM_DESC(reps, "Rounds over the workloads; the first is a warm-up (default 9)");
 
 static unsigned int scale = 100;
 module_param(scale, uint, 0644);

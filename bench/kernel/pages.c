@@ -50,12 +50,12 @@ static __always_inline u64 kb_pages_loop(bool ours, unsigned int order,
 /* arg: order; arg2: 1 to zero.  One op: one block allocated and freed. */
 static u64 kb_pages(const struct kb_workload *w, bool ours)
 {
-	unsigned int n = kb_iters(w->arg <= 1 ? 20000 :
-				  w->arg <= 4 ? 5000 : 500);
+	unsigned int n = kb_iters(w->arg <= 1 ? 60000 :
+				  w->arg <= 4 ? 15000 : 1500);
 	u64 ps;
 
 	if (w->arg2)
-		n = kb_iters(2000);
+		n = kb_iters(6000);
 	migrate_disable();
 	ps = ours ? kb_pages_loop(true, w->arg, w->arg2, n) :
 		    kb_pages_loop(false, w->arg, w->arg2, n);
@@ -103,7 +103,7 @@ fail:
  */
 static u64 kb_bulk_pages(const struct kb_workload *w, bool ours)
 {
-	unsigned int rounds = max(1U, kb_iters(20000) / w->arg);
+	unsigned int rounds = max(1U, kb_iters(60000) / w->arg);
 	struct page *pages[KB_BULK_PAGES];
 	u64 ps;
 

@@ -90,7 +90,7 @@ static __always_inline u64 kb_single_loop(bool ours, unsigned int i,
 /* arg: object size; arg2: 1 to zero each object (__GFP_ZERO). */
 static u64 kb_single(const struct kb_workload *w, bool ours)
 {
-	unsigned int i = kb_size_index(w->arg), n = kb_iters(20000);
+	unsigned int i = kb_size_index(w->arg), n = kb_iters(60000);
 	gfp_t gfp = GFP_KERNEL | (w->arg2 ? __GFP_ZERO : 0);
 	u64 ps;
 
@@ -132,7 +132,7 @@ fail:
 static u64 kb_batch(const struct kb_workload *w, bool ours)
 {
 	const unsigned int *perm = w->arg2 ? kb_perm[w->arg] : NULL;
-	unsigned int rounds = max(1U, kb_iters(20000) / w->arg);
+	unsigned int rounds = max(1U, kb_iters(60000) / w->arg);
 	u64 ps;
 
 	migrate_disable();
@@ -169,7 +169,7 @@ static __always_inline u64 kb_bulk_loop(bool ours, unsigned int nr,
 
 static u64 kb_bulk(const struct kb_workload *w, bool ours)
 {
-	unsigned int rounds = max(1U, kb_iters(20000) / w->arg);
+	unsigned int rounds = max(1U, kb_iters(60000) / w->arg);
 	u64 ps;
 
 	migrate_disable();
@@ -218,7 +218,7 @@ fail:
 
 static u64 kb_mix(const struct kb_workload *w, bool ours)
 {
-	unsigned int rounds = max(1U, kb_iters(20000) / KB_MIX_ROUND);
+	unsigned int rounds = max(1U, kb_iters(60000) / KB_MIX_ROUND);
 	u64 ps;
 
 	migrate_disable();
@@ -272,7 +272,7 @@ static long kb_remote_free(void *arg)
 static u64 kb_remote(const struct kb_workload *w, bool ours)
 {
 	struct kb_remote rm = { .ours = ours, .nr = w->arg };
-	unsigned int rounds = max(1U, kb_iters(20000) / w->arg), r;
+	unsigned int rounds = max(1U, kb_iters(60000) / w->arg), r;
 	int a, b;
 	long got;
 
@@ -331,7 +331,7 @@ static void kb_all_cpu_fn(struct work_struct *work)
 /* Each online CPU runs alloc+free pairs; the slowest CPU's time counts. */
 static u64 kb_all_cpus(const struct kb_workload *w, bool ours)
 {
-	unsigned int n = kb_iters(20000), nr = 0, k = 0;
+	unsigned int n = kb_iters(60000), nr = 0, k = 0;
 	struct kb_all_cpu *cpus;
 	atomic_t arrived = ATOMIC_INIT(0);
 	u64 worst = 0;

@@ -194,7 +194,7 @@ static int ub_time(const struct ub_workload *w, const char *label,
 
 int main(int argc, char **argv)
 {
-	unsigned long reps = ub_env("BENCH_REPS", 7);
+	unsigned long reps = ub_env("BENCH_REPS", 9);
 	const char *sweep = NULL;
 	unsigned int rep;
 	int ret = 0;
