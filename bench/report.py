@@ -14,7 +14,9 @@ fragmentation soak; writes into OUTDIR:
   bench-runs.tsv     every round of every workload, warm-up included
   bench-peak.tsv     peak memory of each userspace workload
   bench-frag.tsv     the soak: unusable free space index per order
-  bench-goals.txt    each goal of the benchmark issue, met or missed
+  bench-goals.txt    each goal of the benchmark issue, met or missed (a
+                     time goal is met when the ratio of the medians and
+                     the ratio of the minimums both meet it)
   bench-ratios.svg, bench-frag.svg   plots (gnuplot)
 
 and prints the table with medians and minimums.
@@ -120,7 +122,10 @@ def goals(rows, peaks):
     out = []
     for label, prefix, limit, kind in GOALS:
         if kind == "ratio":
-            hits = [(r["name"], r["ratio"]) for r in rows
+            # Met only if the medians and the minimums both say so: a
+            # loaded host can make either one lucky.
+            hits = [(r["name"], max(r["ratio"], r["ratio_min"]))
+                    for r in rows
                     if r["name"].startswith(prefix)
                     and (prefix.endswith("-") or r["name"] == prefix)]
         else:
@@ -166,7 +171,7 @@ def plot(outdir, rows, frag_rows):
     script = f"""
 set terminal svg size 800,{height} font "sans,11" background rgb "white"
 set output "{outdir}/bench-ratios.svg"
-set title "karena / reference, time per op (median; lower is better)"
+set title "karena / reference, time per op (median; green: karena faster)"
 set style fill solid 0.7
 set boxwidth 0.7
 set xlabel "ratio (log scale)"
@@ -177,9 +182,8 @@ set ytics nomirror font ",9"
 unset key
 set grid xtics
 set arrow from 1, graph 0 to 1, graph 1 nohead lw 2 lc rgb "black"
-plot "{ratios}" using (sqrt($2)):1:(sqrt($2) > 1 ? sqrt($2) / 1 : 1 / sqrt($2)):(0.35):ytic(3) \\
-     with boxxyerror lc rgb "#4878a8" notitle, \\
-     "" using 2:1 with points pt 7 ps 0.4 lc rgb "black" notitle
+plot "{ratios}" using 2:1:($2 < 1 ? $2 : 1):($2 < 1 ? 1 : $2):($1 - 0.35):($1 + 0.35):($2 <= 1 ? 0x4c9a50 : 0xc8504a):ytic(3) \\
+     with boxxyerror lc rgb variable notitle
 
 unset arrow
 unset logscale x
