@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The /dev/karena fuzzer, as root in the test VM; TAP 13 on stdout.
+#
+# Loads karena.ko, runs karena_fuzz (random and mutated ioctls, mmap,
+# munmap, mremap, madvise, mprotect, touches, fork and close-while-busy
+# from several processes and threads, checking invariants as it goes),
+# then checks that everything came back: no client page (debugfs arena
+# user=0), no client listed, the arena's checker silent, the kernel log
+# free of oracle reports, rmmod possible.
+#
+# Environment: KARENA_KO (karena.ko), KARENA_BUILD (where
+# reliability/karena_fuzz is), RELIABILITY_SCALE (ci: the default, about
+# 45 s of fuzzing; soak: 10^6 calls at least, with more processes and
+# threads), and overrides FUZZ_CALLS, FUZZ_SECONDS, FUZZ_SEED, FUZZ_PROCS,
+# FUZZ_THREADS.  A finding prints its seed and the command line that
+# reproduces the run.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+ko=${KARENA_KO:?path of karena.ko}
+build=${KARENA_BUILD:-$top/build}
+fuzz=$build/reliability/karena_fuzz
+dbg=/sys/kernel/debug/karena
+
+case ${RELIABILITY_SCALE:-ci} in
+ci) calls=1000000 seconds=45 procs=2 threads=2 ;;
+soak) calls=1000000 seconds=3600 procs=4 threads=4 ;;
+*) echo "Bail out! RELIABILITY_SCALE must be ci or soak"; exit 2 ;;
+esac
+calls=${FUZZ_CALLS:-$calls}
+seconds=${FUZZ_SECONDS:-$seconds}
+procs=${FUZZ_PROCS:-$procs}
+threads=${FUZZ_THREADS:-$threads}
+seed=${FUZZ_SEED:-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}
+seed=0x${seed#0x}
+pattern=$(sed -n "s/^pattern='\(.*\)'$/\1/p" "$top/tests/vm/oracle.sh")
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
+
+echo "TAP version 13"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # SKIP the fuzzer needs root (it loads karena.ko)"
+	exit 4
+fi
+[ -x "$fuzz" ] || { echo "Bail out! no $fuzz (make userspace)"; exit 2; }
+grep -q '^karena ' /proc/modules && rmmod karena
+if ! insmod "$ko"; then
+	echo "Bail out! insmod $ko"
+	exit 1
+fi
+log_from=$(dmesg | wc -l)
+bad_before=$(sed -n 's/^bad_frees=//p' $dbg/arena)
+
+out=$("$fuzz" -s "$seed" -n "$calls" -t "$seconds" -p "$procs" -j "$threads" 2>&1)
+rc=$?
+sed 's/^\([^#]\)/# \1/' <<<"$out"
+summary=$(grep '^fuzz: ' <<<"$out")
+done_calls=$(sed -n 's/.* calls=\([0-9]*\) .*/\1/p' <<<"$summary")
+done_secs=$(sed -n 's/.* seconds=\([0-9.]*\) .*/\1/p' <<<"$summary")
+check "fuzzer: ${done_calls:-0} calls in ${done_secs:-?} s, no invariant broken (seed $seed)" \
+	'[ $rc -eq 0 ] && [ -n "$done_calls" ]' \
+	"karena_fuzz exited with $rc; reproduce with: $fuzz -s $seed -p $procs -j $threads -n $calls -t $seconds"
+
+user=-1 clients=-1
+for _ in $(seq 50); do
+	user=$(sed -n 's/^user=//p' $dbg/arena)
+	clients=$(grep -vc '^#' $dbg/clients)
+	[ "$user" = 0 ] && [ "$clients" = 0 ] && break
+	sleep 0.1
+done
+check everything_came_back '[ "$user" = 0 ] && [ "$clients" = 0 ]' "user=$user clients=$clients"
+before=$(sed -n 's/^validate_failures=//p' $dbg/arena)
+echo 1 >$dbg/validate
+after=$(sed -n 's/^validate_failures=//p' $dbg/arena)
+check arena_validate_clean '[ -n "$before" ] && [ "$before" = "$after" ]' "validate_failures $before -> $after"
+echo "# arena bad_frees: ${bad_before:-?} before, $(sed -n 's/^bad_frees=//p' $dbg/arena) after (client frees are checked in the slab layer)"
+hits=$(dmesg | tail -n +$((log_from + 1)) | grep -E "$pattern")
+check kernel_log_clean '[ -z "$hits" ]' "$(head -n 40 <<<"$hits")"
+check rmmod_after_fuzz 'rmmod karena' "rmmod failed"
+
+echo "# figure: fuzz_calls=${done_calls:-0}"
+echo "# figure: fuzz_seconds=${done_secs:-0}"
+echo "# figure: fuzz_seed=$seed"
+echo "1..$n"
+[ $failed -eq 0 ]
