@@ -11,8 +11,11 @@
  *   block (PAGE_SIZE << max_order)    order, at least the alignment
  *   beyond                            ENOMEM
  *
- * A free is checked against the page map and the bitmaps before anything
- * else happens (pagemap.c); misuse is reported by _ka_misuse().  Objects
+ * A free is checked against the page map, the start bitmap and the live
+ * map before anything else happens (pagemap.c); misuse is reported by
+ * _ka_misuse().  The object paths do no atomic read-modify-write: the
+ * live map takes plain byte stores, the magazines and the counters are
+ * the thread's own (magazine.c).  Objects
  * of caches with red zones have them checked here too, since most frees
  * never reach the kernel.
  */
@@ -31,7 +34,8 @@ static inline size_t ka_max_block(const struct ka_arena *a)
 /* === Allocation === */
 
 /**
- * _ka_alloc_slot() - one object of a slot, marked live.
+ * _ka_alloc_slot() - one object of a slot, marked live and counted
+ * (mallocs, in use).
  * @a: the arena, open.
  * @slot: the slot.
  *
@@ -49,12 +53,10 @@ void *_ka_alloc_slot(struct ka_arena *a, unsigned int slot)
 	p = _ka_mag_alloc(a, slot);
 	if (!p)
 		return NULL;
-	if (_ka_pm_test_and_set(a->pm.live, _ka_off(a, p)))
+	if (unlikely(_ka_pm_live(&a->pm, _ka_off(a, p))))
 		_ka_misuse(a, KA_MISUSE_INTERNAL, "malloc", p,
 			   "handed out twice");
-	__atomic_fetch_add(&a->slots[slot].in_use, 1, __ATOMIC_RELAXED);
-	KA_STAT_ADD(a, objects_in_use, 1);
-	KA_STAT_ADD(a, bytes_in_use, a->slots[slot].object_size);
+	_ka_pm_set_live(&a->pm, _ka_off(a, p), true);
 	return p;
 }
 
@@ -102,12 +104,16 @@ void *_ka_block_alloc(struct ka_arena *a, unsigned int order)
 static unsigned int ka_pick_slot(struct ka_arena *a, size_t size,
 				 size_t align)
 {
-	unsigned int class, shift;
+	unsigned int class, shift, slot;
 
 	if (align <= KA_MALLOC_ALIGN) {
 		if (size > KA_MAX_CLASS)
 			return 0;
 		class = _ka_class_index(size);
+		/* A class that exists fits; pairs with _ka_class_slot(). */
+		slot = __atomic_load_n(&a->class_slot[class], __ATOMIC_ACQUIRE);
+		if (likely(slot))
+			return slot;
 		if (_ka_class_size(class) > a->info.max_object_size)
 			return 0;
 		return _ka_class_slot(a, class);
@@ -167,7 +173,8 @@ void *_ka_alloc(struct ka_arena *a, size_t size, size_t align,
 	}
 	if ((flags & KA_ZERO) && !fresh)
 		memset(p, 0, size < bytes ? size : bytes);
-	KA_STAT_ADD(a, mallocs, 1);
+	if (fresh)	/* objects were counted by _ka_alloc_slot() */
+		KA_STAT_ADD(a, mallocs, 1);
 	if (caller && unlikely(_ka_tracing)) {
 		_ka_track_add(a, p, size, caller);
 		_ka_trace_alloc(caller, p, size);
@@ -228,12 +235,12 @@ static enum ka_owner ka_lookup(void *ptr, const char *func,
 				   "an object of another cache");
 			return KA_OWNER_BAD;
 		}
-		if (!_ka_pm_test(w->a->pm.start, w->off)) {
+		if (!_ka_pm_start(&w->a->pm, w->off)) {
 			_ka_misuse(w->a, KA_MISUSE_INVALID, func, ptr,
 				   "not the start of an object");
 			return KA_OWNER_BAD;
 		}
-		if (!_ka_pm_test(w->a->pm.live, w->off)) {
+		if (!_ka_pm_live(&w->a->pm, w->off)) {
 			_ka_misuse(w->a, KA_MISUSE_DOUBLE_FREE, func, ptr, NULL);
 			return KA_OWNER_BAD;
 		}
@@ -324,17 +331,18 @@ static enum ka_owner ka_release(void *ptr, const char *func,
 	}
 
 	s = &a->slots[w->slot];
-	if (!_ka_pm_test_and_clear(a->pm.live, w->off)) {
-		/* Another thread freed it since ka_lookup(). */
+	/*
+	 * Checked again: realloc() comes here after its copy, and another
+	 * thread may have freed the pointer since ka_lookup().  Not atomic
+	 * with the store below: see pagemap.c for the race this leaves.
+	 */
+	if (unlikely(!_ka_pm_live(&a->pm, w->off))) {
 		_ka_misuse(a, KA_MISUSE_DOUBLE_FREE, func, ptr, NULL);
 		return KA_OWNER_BAD;
 	}
+	_ka_pm_set_live(&a->pm, w->off, false);
 	if ((s->flags & KA_CACHE_REDZONE) && !ka_redzones_ok(s, ptr))
 		_ka_misuse(a, KA_MISUSE_REDZONE, func, ptr, s->name);
-	__atomic_fetch_sub((__u64 *)&s->in_use, 1, __ATOMIC_RELAXED);
-	KA_STAT_ADD(a, objects_in_use, -1);
-	KA_STAT_ADD(a, bytes_in_use, -(__u64)s->object_size);
-	KA_STAT_ADD(a, frees, 1);
 	_ka_mag_free(a, w->slot, ptr);
 	return KA_OWNER_KARENA;
 }

@@ -390,8 +390,7 @@ size_t _ka_parent_usable(const void *ptr)
 			continue;
 		off = (const char *)ptr - d->base;
 		e = _ka_pm_entry(&d->pm, off);
-		if (KA_PM_KIND(e) == KA_PM_SLAB &&
-		    _ka_pm_test(d->pm.live, off))
+		if (KA_PM_KIND(e) == KA_PM_SLAB && _ka_pm_live(&d->pm, off))
 			return d->sizes[KA_PM_SLOT(e)];
 		if (KA_PM_KIND(e) == KA_PM_BLOCK && (e & KA_PM_LIVE) &&
 		    !(off & (d->page_size - 1)))
@@ -504,6 +503,13 @@ int _ka_slot_add(struct ka_arena *a, int kind, const char *name,
 	}
 	s = &a->slots[i];
 	memset(s, 0, sizeof(*s));
+	/*
+	 * A slot used before: the live threads' shares of its in_use summed
+	 * to 0 with the slot's own when it was removed (nothing was out), but
+	 * each may not be 0 (an object allocated by one thread and freed by
+	 * another).  They stay with the threads; this compensates.
+	 */
+	s->in_use = -_ka_mag_in_use(a, i);
 	strcpy(s->name, name);
 	s->object_size = size;
 	s->align = align;

@@ -93,7 +93,6 @@ void *ka_cache_alloc(struct ka_cache *cache)
 			errno = ENOMEM;
 		return NULL;
 	}
-	KA_STAT_ADD(a, mallocs, 1);
 	if (unlikely(_ka_tracing)) {
 		_ka_track_add(a, p, a->slots[cache->slot].object_size,
 			      __builtin_return_address(0));
@@ -114,14 +113,12 @@ void ka_cache_free(struct ka_cache *cache, void *obj)
 int ka_cache_destroy(struct ka_cache *cache)
 {
 	struct ka_arena *a;
-	struct ka_slot *s;
 	int ret;
 
 	if (!cache)
 		return 0;
 	a = cache->arena;
-	s = &a->slots[cache->slot];
-	if (__atomic_load_n(&s->in_use, __ATOMIC_ACQUIRE)) {
+	if (_ka_slot_in_use(a, cache->slot)) {
 		errno = EBUSY;
 		return -1;
 	}

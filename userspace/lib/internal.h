@@ -14,19 +14,31 @@
  *   block      a page block of 2^order pages (PAGES_ALLOC).
  *   page map   one entry per window page: which slot's slab or which block
  *              the page is in, learnt when the kernel hands the page out.
- *   bitmaps    one bit per 8 window bytes: "start" (an object of the
- *              page's slot starts here) and "live" (the program owns it).
- *              A free must hit a start whose live bit it clears: anything
- *              else is misuse, found before the kernel is asked.
+ *   start map  one bit per 8 window bytes: an object of the page's slot
+ *              starts here.
+ *   live map   one byte per 8 window bytes: the object starting here is
+ *              the program's.  A free must hit a start whose live byte it
+ *              clears: anything else is misuse, found before the kernel is
+ *              asked.
  *   magazine   a thread's stack of free objects of one slot; refilled with
  *              one ALLOC_BULK, flushed with one FREE_BULK.
- *   tcache     a thread's magazines for one arena.
+ *   tcache     a thread's magazines for one arena, and its counters.
+ *   owner      the thread a tcache belongs to; the only one that uses its
+ *              magazines on the fast paths.
+ *   remote     any other thread reaching into a tcache: a trim or a cache
+ *              destroy (which empty magazines), a statistics reader (which
+ *              only reads counters).
  *   gen        a number that changes whenever an arena's client is
  *              replaced (close, fork): a tcache of another gen is stale.
  *
- * Lock order: _ka_global_lock -> arena->lock -> tcache->lock.  The fast
- * paths take only the thread's own tcache->lock, which no one else takes
- * but a trim, a cache destroy, a close or a statistics read.
+ * Lock order: _ka_global_lock -> arena->lock -> tcache->lock (a remote
+ * that empties magazines may hold several tcache locks, in list order,
+ * under arena->lock).  The fast paths take no lock and do no atomic
+ * read-modify-write: the owner marks itself busy with a plain store, and
+ * a remote that empties magazines takes tcache->lock, raises a flag and
+ * makes every thread pass a memory barrier (membarrier(2)) before it
+ * waits for the owner to leave; see magazine.c.  Where membarrier is not
+ * available the owner takes tcache->lock instead, as a remote does.
  *
  * Every OS call goes through prim.c (_ka_prim_*), so that everything
  * else is logic a host test can run over a fake device (prim_fake.c).
@@ -81,6 +93,8 @@ int _ka_prim_exe_path(char *buf, size_t len);
 int _ka_prim_memfd(size_t len);
 long _ka_prim_pwrite(int fd, const void *buf, size_t len, __u64 off);
 int _ka_prim_map_copy(int fd, void *addr, size_t len);
+int _ka_prim_membarrier_register(void);
+int _ka_prim_membarrier(void);
 
 /* === Options from the environment (env.c) === */
 
@@ -158,18 +172,22 @@ void _ka_meta_atfork_child(void);
  * @page_shift: log2 of the page size.
  * @map: one entry per page (atomic loads and stores).
  * @start: bit per grain: an object starts here (atomic).
- * @live: bit per grain: the object here is the program's (atomic).
+ * @live: byte per grain: 1 when the object here is the program's (relaxed
+ *	loads and stores of single bytes, no read-modify-write: see
+ *	pagemap.c).
  * @map_bytes: bytes mapped for @map.
- * @bits_bytes: bytes mapped for each bitmap.
+ * @bits_bytes: bytes mapped for @start.
+ * @live_bytes: bytes mapped for @live.
  */
 struct ka_pagemap {
 	size_t pages;
 	unsigned int page_shift;
 	__u32 *map;
 	unsigned long *start;
-	unsigned long *live;
+	__u8 *live;
 	size_t map_bytes;
 	size_t bits_bytes;
+	size_t live_bytes;
 };
 
 int _ka_pm_init(struct ka_pagemap *pm, size_t window_bytes,
@@ -180,13 +198,36 @@ void _ka_pm_learn_object(struct ka_pagemap *pm, __u64 off, __u32 len,
 void _ka_pm_learn_block(struct ka_pagemap *pm, __u64 off,
 			unsigned int order);
 bool _ka_pm_test_and_set(unsigned long *bits, __u64 off);
-bool _ka_pm_test_and_clear(unsigned long *bits, __u64 off);
-bool _ka_pm_test(const unsigned long *bits, __u64 off);
 
 static inline __u32 _ka_pm_entry(const struct ka_pagemap *pm, __u64 off)
 {
 	return __atomic_load_n(&pm->map[off >> pm->page_shift],
 			       __ATOMIC_ACQUIRE);
+}
+
+/* Whether an object starts at window offset @off. */
+static inline bool _ka_pm_start(const struct ka_pagemap *pm, __u64 off)
+{
+	size_t g = off >> KA_GRAIN_SHIFT, bits = 8 * sizeof(unsigned long);
+
+	/* Pairs with the fetch-or of _ka_pm_test_and_set(). */
+	return __atomic_load_n(&pm->start[g / bits], __ATOMIC_ACQUIRE) &
+	       (1UL << (g % bits));
+}
+
+/* Whether the object at window offset @off is the program's. */
+static inline bool _ka_pm_live(const struct ka_pagemap *pm, __u64 off)
+{
+	return __atomic_load_n(&pm->live[off >> KA_GRAIN_SHIFT],
+			       __ATOMIC_RELAXED);
+}
+
+/* Mark the object at window offset @off the program's, or not. */
+static inline void _ka_pm_set_live(struct ka_pagemap *pm, __u64 off,
+				   bool live)
+{
+	__atomic_store_n(&pm->live[off >> KA_GRAIN_SHIFT], live,
+			 __ATOMIC_RELAXED);
 }
 
 /* === Size classes (classes.c) === */
@@ -224,7 +265,9 @@ enum ka_slot_kind {
  * @cache: the public handle of a KA_SLOT_USER slot.
  * @refills: ALLOC_BULK commands for this slot (atomic).
  * @flushes: FREE_BULK commands for this slot (atomic).
- * @in_use: objects the program holds (atomic).
+ * @in_use: objects the program holds, counted by threads without a
+ *	tcache and folded in from exited threads (atomic); the rest is in
+ *	the tcaches' magazines (ka_mag.in_use).
  *
  * Fields other than the counters are written under arena->lock, before
  * the slot is published through arena->class_slot or a ka_cache.
@@ -274,7 +317,10 @@ enum ka_arena_state {
  * @tcaches: the threads' tcaches of this gen (list under @lock).
  * @fork_fd: during a fork, the copy of the heap for the child, or -1.
  * @next: the list of arenas (_ka_global_lock).
- * @stats: the library's counters (atomic).
+ * @stats: the library's counters (atomic): all of them for slow paths
+ *	and threads without a tcache, plus the fast-path counters of exited
+ *	threads (folded in under @lock); the live threads' fast-path counts
+ *	are in their tcaches (struct ka_tcounts).
  */
 struct ka_arena {
 	pthread_mutex_t lock;
@@ -299,7 +345,7 @@ struct ka_arena {
 	struct ka_stats stats;
 };
 
-/* A counter of arena->stats or a slot. */
+/* A counter of arena->stats, for the slow paths. */
 #define KA_STAT_ADD(arena, field, n) \
 	__atomic_fetch_add(&(arena)->stats.field, (n), __ATOMIC_RELAXED)
 
@@ -344,39 +390,86 @@ struct ka_cache {
 
 /**
  * struct ka_mag - a thread's free objects of one slot.
- * @count: objects in @objs.
+ * @count: objects in @objs (written by the owner, or by a remote that
+ *	excludes it; read by statistics readers: relaxed atomics).
  * @cap: room in @objs (2 * the slot's batch).
  * @objs: the objects, most recently freed last.
+ * @in_use: objects of this slot this thread handed out less those it
+ *	took back (may wrap below 0: objects move between threads); owner's
+ *	relaxed stores, readers' relaxed loads.
  */
 struct ka_mag {
 	__u32 count;
 	__u32 cap;
 	void **objs;
+	__u64 in_use;
+};
+
+/**
+ * struct ka_tcounts - a thread's share of the fast-path counters of
+ * struct ka_stats.  Only the owner writes them (relaxed stores, no
+ * read-modify-write); readers sum them over the arena's tcaches under
+ * arena->lock, and an exiting thread folds them into arena->stats.
+ * @mallocs: objects handed out.
+ * @frees: objects taken back.
+ * @objects: objects handed out less those taken back (may wrap).
+ * @bytes: their usable bytes (may wrap).
+ */
+struct ka_tcounts {
+	__u64 mallocs;
+	__u64 frees;
+	__u64 objects;
+	__u64 bytes;
 };
 
 /**
  * struct ka_tcache - a thread's magazines for one arena.
- * @lock: taken by the owner around every use, by others to drain.
+ * @busy: 1 while the owner uses the magazines without @lock (the
+ *	owner's plain stores; see magazine.c).
+ * @remote: 1 while a remote holding @lock empties magazines.
+ * @lock: held by a remote that empties magazines, and by the owner when
+ *	@remote is up or membarrier is not available.
  * @arena: the arena.
  * @gen: the arena's gen when this was set up; stale otherwise.
  * @linked: on @arena->tcaches.
- * @next: next on @arena->tcaches.
+ * @next: next on @arena->tcaches (arena->lock).
+ * @counts: this thread's counters.
  * @mags: one magazine per slot.
  */
 struct ka_tcache {
+	int busy;
+	int remote;
 	int lock;
 	struct ka_arena *arena;
 	__u64 gen;
 	bool linked;
 	struct ka_tcache *next;
+	struct ka_tcounts counts;
 	struct ka_mag mags[KA_SLOTS];
+};
+
+/**
+ * struct ka_tsum - what the live threads' tcaches of an arena hold.
+ * @counts: their counters, summed.
+ * @in_use: per slot, the sum of ka_mag.in_use.
+ * @cached: per slot, the objects in magazines.
+ * @cached_objects: all objects in magazines.
+ * @cached_bytes: their bytes.
+ */
+struct ka_tsum {
+	struct ka_tcounts counts;
+	__u64 in_use[KA_SLOTS];
+	__u64 cached[KA_SLOTS];
+	__u64 cached_objects;
+	__u64 cached_bytes;
 };
 
 void *_ka_mag_alloc(struct ka_arena *arena, unsigned int slot);
 void _ka_mag_free(struct ka_arena *arena, unsigned int slot, void *obj);
 size_t _ka_mag_drain(struct ka_arena *arena, int slot);
-void _ka_mag_count(struct ka_arena *arena, __u64 *per_slot,
-		   __u64 *objects, __u64 *bytes);
+void _ka_mag_sum(struct ka_arena *arena, struct ka_tsum *sum);
+__u64 _ka_mag_in_use(struct ka_arena *arena, unsigned int slot);
+__u64 _ka_slot_in_use(struct ka_arena *arena, unsigned int slot);
 void _ka_mag_thread_init(void);
 int _ka_bulk_alloc(struct ka_arena *arena, unsigned int slot, void **objs,
 		   unsigned int n);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
- * libkarena: the page map and the two bitmaps of a window.
+ * libkarena: the page map, the start bitmap and the live map of a window.
  *
  * The kernel keeps its metadata out of the window, and so does the
  * library: a stray write into the heap cannot corrupt either.  The page
@@ -8,15 +8,29 @@
  * head page, another page of a block); it is learnt from the offsets the
  * kernel hands out, since each slab page belongs to exactly one cache
  * until all its objects have come back.  The start bitmap marks where
- * objects begin; the live bitmap marks the objects the program owns.
+ * objects begin; the live map marks the objects the program owns.
  *
- * A free is good exactly when its address is a start whose live bit is
- * set: an atomic test-and-clear of the live bit decides it, so that two
- * threads freeing one pointer cannot both succeed.  Start bits of a page
- * are cleared when the page changes owner; a slab released and made
- * again at the same place for the same cache may leave old starts
- * behind, which can only turn an "invalid pointer" report into a "double
- * free" one, never let a bad free through (its live bit is clear).
+ * A free is good exactly when its address is a start whose live byte is
+ * set, and it clears the byte.  The live map has a byte, not a bit, per
+ * grain so that setting and clearing is a plain store that cannot lose a
+ * neighbour's update: objects next to each other belong to different
+ * threads, and a bit would need a locked read-modify-write on every
+ * malloc and free (the fast paths' most expensive instruction).  The
+ * price: 1 byte of table per 8 bytes of heap where objects live, instead
+ * of 1 bit; and a double free that races with itself, the same pointer
+ * freed by two threads at the same instant, can pass both checks.  The
+ * duplicate then sits in two magazines; it is reported when it is handed
+ * out a second time while live ("inconsistent state ... handed out
+ * twice") or, at the latest, when the kernel refuses the second free of
+ * a batch.  A double free in any order the program's own synchronisation
+ * defines (the common case: the same thread, or a pointer passed on) is
+ * found at the second free, as before.
+ *
+ * Start bits of a page are cleared when the page changes owner; a slab
+ * released and made again at the same place for the same cache may leave
+ * old starts behind, which can only turn an "invalid pointer" report into
+ * a "double free" one, never let a bad free through (its live byte is
+ * clear).
  */
 #include <errno.h>
 #include <string.h>
@@ -48,9 +62,10 @@ int _ka_pm_init(struct ka_pagemap *pm, size_t window_bytes,
 	pm->pages = window_bytes >> page_shift;
 	pm->map_bytes = pm->pages * sizeof(*pm->map);
 	pm->bits_bytes = _ka_align_up(grains, BITS_PER_LONG) / 8;
+	pm->live_bytes = grains;
 	pm->map = _ka_prim_anon(pm->map_bytes);
 	pm->start = _ka_prim_anon(pm->bits_bytes);
-	pm->live = _ka_prim_anon(pm->bits_bytes);
+	pm->live = _ka_prim_anon(pm->live_bytes);
 	if (!pm->map || !pm->start || !pm->live) {
 		_ka_pm_destroy(pm);
 		return -ENOMEM;
@@ -69,7 +84,7 @@ void _ka_pm_destroy(struct ka_pagemap *pm)
 	if (pm->start)
 		_ka_prim_unmap(pm->start, pm->bits_bytes);
 	if (pm->live)
-		_ka_prim_unmap(pm->live, pm->bits_bytes);
+		_ka_prim_unmap(pm->live, pm->live_bytes);
 	memset(pm, 0, sizeof(*pm));
 }
 
@@ -145,35 +160,4 @@ bool _ka_pm_test_and_set(unsigned long *bits, __u64 off)
 
 	return __atomic_fetch_or(&bits[g / BITS_PER_LONG], mask,
 				 __ATOMIC_ACQ_REL) & mask;
-}
-
-/**
- * _ka_pm_test_and_clear() - clear the bit of a window offset.
- * @bits: a bitmap.
- * @off: the offset.
- *
- * Return: whether the bit was set before.
- */
-bool _ka_pm_test_and_clear(unsigned long *bits, __u64 off)
-{
-	size_t g = ka_pm_grain(off);
-	unsigned long mask = 1UL << (g % BITS_PER_LONG);
-
-	return __atomic_fetch_and(&bits[g / BITS_PER_LONG], ~mask,
-				  __ATOMIC_ACQ_REL) & mask;
-}
-
-/**
- * _ka_pm_test() - the bit of a window offset.
- * @bits: a bitmap.
- * @off: the offset.
- *
- * Return: whether it is set.
- */
-bool _ka_pm_test(const unsigned long *bits, __u64 off)
-{
-	size_t g = ka_pm_grain(off);
-
-	return __atomic_load_n(&bits[g / BITS_PER_LONG], __ATOMIC_ACQUIRE) &
-	       (1UL << (g % BITS_PER_LONG));
 }

@@ -17,11 +17,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -580,4 +582,40 @@ int _ka_prim_map_copy(int fd, void *addr, size_t len)
 		return -EEXIST;
 	}
 	return 0;
+}
+
+/*
+ * The real system call: the host test exercises the lockless owners
+ * against remotes for real.
+ */
+
+/**
+ * _ka_prim_membarrier_register() - announce that this process will use
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED).
+ *
+ * The registration belongs to the address space: a fork child keeps it,
+ * exec drops it.
+ *
+ * Return: 0, or -errno (no membarrier: old kernel, seccomp).
+ */
+int _ka_prim_membarrier_register(void)
+{
+	long ret = syscall(__NR_membarrier,
+			   MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+
+	return ret < 0 ? -errno : 0;
+}
+
+/**
+ * _ka_prim_membarrier() - make every running thread of this process
+ * execute a full memory barrier.
+ *
+ * Return: 0, or -errno.
+ */
+int _ka_prim_membarrier(void)
+{
+	long ret = syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+			   0, 0);
+
+	return ret < 0 ? -errno : 0;
 }

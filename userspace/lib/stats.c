@@ -26,23 +26,36 @@ struct ka_slot_row {
 	__u64 flushes;
 };
 
-/* Copy the counters of @a, with the magazines counted. */
+/* A sum of per-thread shares, which a racy read can see below 0. */
+static __u64 ka_not_below_0(__u64 n)
+{
+	return (__s64)n < 0 ? 0 : n;
+}
+
+/*
+ * Copy the counters of @a: the arena's (slow paths, threads without a
+ * tcache, exited threads), plus the live threads' tcaches, read in one
+ * a->lock section (magazine.c says how exact that is).
+ */
 static void ka_gather(struct ka_arena *a, struct ka_stats *st,
 		      struct ka_slot_row *rows, unsigned int *nr_rows)
 {
-	__u64 cached[KA_SLOTS];
+	struct ka_tsum sum;
 	unsigned int i, n = 0;
+	__u64 in_use;
 
-	_ka_mag_count(a, cached, &st->cached_objects, &st->cached_bytes);
 	pthread_mutex_lock(&a->lock);
-	for (i = 0; i < sizeof(*st) / sizeof(__u64); i++) {
-		__u64 *src = (__u64 *)&a->stats + i;
-		__u64 *dst = (__u64 *)st + i;
-
-		if (dst == &st->cached_objects || dst == &st->cached_bytes)
-			continue;
-		*dst = __atomic_load_n(src, __ATOMIC_RELAXED);
-	}
+	_ka_mag_sum(a, &sum);
+	for (i = 0; i < sizeof(*st) / sizeof(__u64); i++)
+		((__u64 *)st)[i] = __atomic_load_n((__u64 *)&a->stats + i,
+						   __ATOMIC_RELAXED);
+	st->mallocs += sum.counts.mallocs;
+	st->frees += sum.counts.frees;
+	st->objects_in_use = ka_not_below_0(st->objects_in_use +
+					    sum.counts.objects);
+	st->bytes_in_use = ka_not_below_0(st->bytes_in_use + sum.counts.bytes);
+	st->cached_objects = sum.cached_objects;
+	st->cached_bytes = sum.cached_bytes;
 	for (i = 1; rows && i < KA_SLOTS; i++) {
 		const struct ka_slot *s = &a->slots[i];
 
@@ -55,8 +68,9 @@ static void ka_gather(struct ka_arena *a, struct ka_stats *st,
 		rows[n].slab_bytes = s->slab_bytes;
 		rows[n].batch = s->batch;
 		rows[n].flags = s->flags;
-		rows[n].in_use = __atomic_load_n(&s->in_use, __ATOMIC_RELAXED);
-		rows[n].cached = cached[i];
+		in_use = __atomic_load_n(&s->in_use, __ATOMIC_RELAXED);
+		rows[n].in_use = ka_not_below_0(in_use + sum.in_use[i]);
+		rows[n].cached = sum.cached[i];
 		rows[n].refills = __atomic_load_n(&s->refills,
 						  __ATOMIC_RELAXED);
 		rows[n].flushes = __atomic_load_n(&s->flushes,

@@ -214,6 +214,164 @@ static void test_threads(void)
 	      (unsigned long long)st.cached_objects);
 }
 
+/* === Per-thread counters, remote drains === */
+
+static pthread_barrier_t hold_bar;
+static struct ka_cache *hold_cache;
+
+/* Allocate 50 objects, keep them, then wait until main has looked. */
+static void *holder(void *arg)
+{
+	void *p[50];
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 50; i++)
+		p[i] = ka_malloc(100);
+	pthread_barrier_wait(&hold_bar);	/* main reads the stats */
+	pthread_barrier_wait(&hold_bar);
+	for (i = 0; i < 50; i++)
+		ka_free(p[i]);
+	return NULL;
+}
+
+static void test_thread_counts(void)
+{
+	struct ka_stats before = stats(), mid, after;
+	pthread_t th;
+
+	pthread_barrier_init(&hold_bar, NULL, 2);
+	pthread_create(&th, NULL, holder, NULL);
+	pthread_barrier_wait(&hold_bar);
+	mid = stats();
+	CHECK(mid.objects_in_use == before.objects_in_use + 50 &&
+	      mid.mallocs == before.mallocs + 50,
+	      "a live thread's counters are summed (%llu in use, %llu mallocs)",
+	      (unsigned long long)(mid.objects_in_use - before.objects_in_use),
+	      (unsigned long long)(mid.mallocs - before.mallocs));
+	CHECK(mid.cached_objects > before.cached_objects,
+	      "and its magazine is counted as cached");
+	pthread_barrier_wait(&hold_bar);
+	pthread_join(th, NULL);
+	after = stats();
+	CHECK(after.objects_in_use == before.objects_in_use &&
+	      after.mallocs == before.mallocs + 50 &&
+	      after.frees == before.frees + 50 &&
+	      after.bytes_in_use == before.bytes_in_use,
+	      "an exited thread's counters are folded into the arena's");
+	pthread_barrier_destroy(&hold_bar);
+}
+
+/* Free in this thread what main allocated from hold_cache, keep cached. */
+static void *cache_freer(void *arg)
+{
+	void **o = arg;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		ka_cache_free(hold_cache, o[i]);
+	pthread_barrier_wait(&hold_bar);	/* main destroys the cache */
+	pthread_barrier_wait(&hold_bar);
+	return NULL;
+}
+
+static void test_remote_destroy(void)
+{
+	void *o[10], *x;
+	pthread_t th;
+	int i;
+
+	hold_cache = ka_cache_create(NULL, "host-remote", 72, 0, 0);
+	for (i = 0; i < 10; i++)
+		o[i] = ka_cache_alloc(hold_cache);
+	pthread_barrier_init(&hold_bar, NULL, 2);
+	pthread_create(&th, NULL, cache_freer, o);
+	pthread_barrier_wait(&hold_bar);
+	/* The objects sit in a live thread's magazine; in_use is 0 overall. */
+	CHECK(ka_cache_destroy(hold_cache) == 0,
+	      "destroy empties a live thread's magazine (remote drain)");
+	hold_cache = ka_cache_create(NULL, "host-remote2", 72, 0, 0);
+	x = ka_cache_alloc(hold_cache);
+	errno = 0;
+	CHECK(ka_cache_destroy(hold_cache) == -1 && errno == EBUSY,
+	      "a cache in a recycled slot counts from 0: one out is EBUSY");
+	ka_cache_free(hold_cache, x);
+	CHECK(ka_cache_destroy(hold_cache) == 0, "and 0 out destroys it");
+	pthread_barrier_wait(&hold_bar);
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&hold_bar);
+}
+
+static int churn_stop;
+
+static void *churner(void *arg)
+{
+	unsigned long n = 0;
+	void *p[8];
+	int i;
+
+	(void)arg;
+	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+		for (i = 0; i < 8; i++) {
+			p[i] = ka_malloc(16 + 48 * i);
+			memset(p[i], i, 16);
+		}
+		for (i = 0; i < 8; i++)
+			ka_free(p[i]);
+		n++;
+	}
+	return (void *)n;
+}
+
+static void test_trim_races(void)
+{
+	struct ka_stats before = stats(), after;
+	pthread_t th[2];
+	unsigned long loops = 0;
+	size_t trimmed = 0;
+	void *r;
+	int i;
+
+	churn_stop = 0;
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, churner, NULL);
+	for (i = 0; i < 300; i++) {
+		trimmed += ka_arena_trim(NULL);
+		stats();
+	}
+	__atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], &r);
+		loops += (unsigned long)r;
+	}
+	after = stats();
+	CHECK(after.double_frees == before.double_frees &&
+	      after.invalid_frees == before.invalid_frees &&
+	      after.objects_in_use == before.objects_in_use,
+	      "300 trims against 2 threads in malloc/free: nothing lost or doubled (%lu loops, %zu bytes trimmed)",
+	      loops, trimmed);
+}
+
+static void *late_free(void *arg)
+{
+	ka_free(arg);
+	return NULL;
+}
+
+static void test_double_free_threads(void)
+{
+	struct ka_stats before = stats(), after;
+	void *p = ka_malloc(48);
+	pthread_t th;
+
+	ka_free(p);
+	pthread_create(&th, NULL, late_free, p);
+	pthread_join(th, NULL);
+	after = stats();
+	CHECK(after.double_frees == before.double_frees + 1,
+	      "a double free by another thread is detected");
+}
+
 /* === Misuse, counted (KARENA_ABORT=0) === */
 
 static void test_misuse(void)
@@ -370,6 +528,10 @@ int main(void)
 	test_calloc_realloc();
 	test_align();
 	test_threads();
+	test_thread_counts();
+	test_remote_destroy();
+	test_trim_races();
+	test_double_free_threads();
 	test_misuse();
 	test_caches();
 	test_fork();
