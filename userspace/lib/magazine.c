@@ -124,7 +124,7 @@ int _ka_bulk_alloc(struct ka_arena *a, unsigned int slot, void **objs,
  * _ka_bulk_free() - give objects of a slot back to the kernel.
  * @a: the arena, open.
  * @slot: their slot.
- * @objs: the objects, already checked and taken off the live bitmap.
+ * @objs: the objects, already checked and taken off the live map.
  * @n: how many.
  *
  * The kernel checks each one again; one it refuses means the library's
