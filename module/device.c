@@ -73,6 +73,14 @@ static int karena_ioc_pages_free(struct karena_client *client,
 	return karena_pages_free(client, p->offset, &p->order);
 }
 
+/* Commands that free something, which no rollback could undo. */
+static bool karena_ioc_is_free(unsigned int nr)
+{
+	return nr == _IOC_NR(KARENA_IOC_CACHE_DESTROY) ||
+	       nr == _IOC_NR(KARENA_IOC_FREE_BULK) ||
+	       nr == _IOC_NR(KARENA_IOC_PAGES_FREE);
+}
+
 /* Undo a successful command whose result could not reach userspace. */
 static void karena_ioc_rollback(struct karena_client *client,
 				unsigned int nr, union karena_ioc_buf *buf)
@@ -150,6 +158,14 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	ret = copy_struct_from_user(&buf, desc->size, uarg, usize);
 	if (ret)
 		return ret;
+	/*
+	 * A free cannot be rolled back like an allocation: make sure its
+	 * reply can be written before anything is freed, by writing the
+	 * caller's own bytes back unchanged.
+	 */
+	if (karena_ioc_is_free(nr) &&
+	    copy_to_user(uarg, &buf, min_t(size_t, usize, desc->size)))
+		return -EFAULT;
 
 	switch (nr) {
 	case _IOC_NR(KARENA_IOC_INFO):

@@ -315,6 +315,32 @@ void karena_user_caches_destroy(struct karena_client *client)
 		karena_user_cache_free(client, uc, true);
 }
 
+/*
+ * An array of @nr entries, @nr chosen by userspace (up to
+ * KARENA_MAX_BATCH): when it cannot be had the caller gets ENOMEM, and
+ * the kernel log gets no allocation-failure report (vmalloc's carries a
+ * stack trace).
+ */
+static void *karena_user_array(unsigned int nr, size_t size)
+{
+	return kvmalloc_array(nr, size, GFP_KERNEL | __GFP_NOWARN);
+}
+
+/* The @nr window offsets at @uoffs, copied in; or an ERR_PTR. */
+static u64 *karena_user_offsets(u64 uoffs, unsigned int nr)
+{
+	u64 *offs = karena_user_array(nr, sizeof(*offs));
+
+	if (!offs)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(offs, u64_to_user_ptr(uoffs),
+			   array_size(nr, sizeof(*offs)))) {
+		kvfree(offs);
+		return ERR_PTR(-EFAULT);
+	}
+	return offs;
+}
+
 static int karena_bulk_check(const struct karena_bulk *b)
 {
 	if (b->flags || b->done || b->reserved)
@@ -360,8 +386,8 @@ int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b)
 	ret = karena_bulk_check(b);
 	if (ret)
 		return ret;
-	objs = kvmalloc_array(b->count, sizeof(*objs), GFP_KERNEL);
-	offs = kvmalloc_array(b->count, sizeof(*offs), GFP_KERNEL);
+	objs = karena_user_array(b->count, sizeof(*objs));
+	offs = karena_user_array(b->count, sizeof(*offs));
 	if (!objs || !offs) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -464,13 +490,17 @@ int karena_user_free_bulk(struct karena_client *client, struct karena_bulk *b)
 	int ret;
 
 	ret = karena_bulk_check(b);
+	/*
+	 * @done goes back to userspace even when the call fails: until the
+	 * first entry is looked at, nothing has been freed.
+	 */
+	b->done = 0;
 	if (ret)
 		return ret;
-	offs = vmemdup_user(u64_to_user_ptr(b->offsets),
-			    array_size(b->count, sizeof(*offs)));
+	offs = karena_user_offsets(b->offsets, b->count);
 	if (IS_ERR(offs))
 		return PTR_ERR(offs);
-	objs = kvmalloc_array(b->count, sizeof(*objs), GFP_KERNEL);
+	objs = karena_user_array(b->count, sizeof(*objs));
 	if (!objs) {
 		kvfree(offs);
 		return -ENOMEM;
@@ -508,11 +538,10 @@ void karena_user_rollback_alloc(struct karena_client *client,
 	void **objs;
 	u64 *offs;
 
-	offs = vmemdup_user(u64_to_user_ptr(b->offsets),
-			    array_size(b->done, sizeof(*offs)));
+	offs = karena_user_offsets(b->offsets, b->done);
 	if (IS_ERR(offs))
 		return;
-	objs = kvmalloc_array(b->done, sizeof(*objs), GFP_KERNEL);
+	objs = karena_user_array(b->done, sizeof(*objs));
 	if (objs) {
 		mutex_lock(&client->lock);
 		karena_user_free_offsets(client, b->cache_id, offs, objs,
