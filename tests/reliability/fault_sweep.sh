@@ -16,8 +16,9 @@
 #
 # Environment: KARENA_KO (karena.ko), KARENA_BUILD (where
 # reliability/karena_faultsweep is), RELIABILITY_SCALE (ci: the default,
-# a minute or two on the debug kernel; soak: every insmod failure point
-# and more storm rounds), and overrides SWEEP_MAX_K, SWEEP_STORM_ROUNDS,
+# every 4th failure point of each operation and every 16th of insmod;
+# soak: all of them and more storm rounds), and overrides SWEEP_MAX_K,
+# SWEEP_NTH_STRIDE, SWEEP_STORM_ROUNDS,
 # SWEEP_STORM_PERCENT, SWEEP_INSMOD_STRIDE, SWEEP_INSMOD_MAX_K.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,11 +29,12 @@ dbg=/sys/kernel/debug/karena
 kml=/sys/kernel/debug/kmemleak
 
 case ${RELIABILITY_SCALE:-ci} in
-ci) rounds=5 stride=8 ;;
-soak) rounds=100 stride=1 ;;
+ci) nth_stride=4 rounds=5 stride=16 ;;
+soak) nth_stride=1 rounds=100 stride=1 ;;
 *) echo "Bail out! RELIABILITY_SCALE must be ci or soak"; exit 2 ;;
 esac
 max_k=${SWEEP_MAX_K:-2000}
+nth_stride=${SWEEP_NTH_STRIDE:-$nth_stride}
 rounds=${SWEEP_STORM_ROUNDS:-$rounds}
 percent=${SWEEP_STORM_PERCENT:-20}
 stride=${SWEEP_INSMOD_STRIDE:-$stride}
@@ -70,7 +72,7 @@ if [ ! -e /sys/kernel/debug/failslab ] || [ ! -e /proc/self/fail-nth ] &&
 	exit 4
 fi
 [ -x "$sweep" ] || { echo "Bail out! no $sweep (make userspace)"; exit 2; }
-echo "# scale ${RELIABILITY_SCALE:-ci}: max_k=$max_k storm_rounds=$rounds storm_percent=$percent insmod_stride=$stride"
+echo "# scale ${RELIABILITY_SCALE:-ci}: max_k=$max_k nth_stride=$nth_stride storm_rounds=$rounds storm_percent=$percent insmod_stride=$stride"
 start=$(date +%s)
 grep -q '^karena ' /proc/modules && rmmod karena
 leaks_before=0
@@ -96,7 +98,7 @@ run_sweep() {
 steps() {
 	local user clients before after leaks
 	run_sweep -m filter -R "$pattern"
-	run_sweep -m nth -k "$max_k" -R "$pattern"
+	run_sweep -m nth -k "$max_k" -S "$nth_stride" -R "$pattern"
 	run_sweep -m storm -r "$rounds" -P "$percent" -R "$pattern"
 	user=$(sed -n 's/^user=//p' $dbg/arena)
 	clients=$(grep -vc '^#' $dbg/clients)
