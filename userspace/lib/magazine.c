@@ -617,16 +617,25 @@ static void ka_thread_exit(void *arg)
 	}
 }
 
+/*
+ * Register for membarrier() when the library is loaded, so that owners
+ * can use their tcaches without a lock.  Not in _ka_init(): with other
+ * threads running, registering waits for an RCU grace period, and a fork
+ * meanwhile would leave the child with _ka_init()'s lock held.  A fork
+ * child inherits the registration (it belongs to the address space).
+ */
+static void __attribute__((constructor)) ka_mag_load(void)
+{
+	ka_lockless = !_ka_prim_membarrier_register();
+}
+
 /**
  * _ka_mag_thread_init() - create the key whose destructor flushes an
- * exiting thread's magazines, and register for membarrier() so that
- * owners can use their tcaches without a lock.
+ * exiting thread's magazines.
  *
- * Context: once, from _ka_init().  A fork child inherits the
- * registration (it belongs to the address space, which fork copies).
+ * Context: once, from _ka_init().
  */
 void _ka_mag_thread_init(void)
 {
 	pthread_key_create(&ka_tls_key, ka_thread_exit);
-	ka_lockless = !_ka_prim_membarrier_register();
 }
