@@ -10,9 +10,15 @@
  *   karena_client -f       print "arena_bytes=N arena_free_bytes=N" as a
  *                          new client sees them
  *   karena_client -l       as the default, then allocate and free in a
- *                          loop until killed
+ *                          loop until killed, holding a bounded part
  *   karena_client -c       as the default, then close the fd, check that
  *                          the mapping still works, and wait until killed
+ *   karena_client -w       as the default, then wait until killed, fd
+ *                          and mapping held
+ *   karena_client -g       greedy: as the default, then take page blocks
+ *                          (order 3 down to 0, each checked zero) until
+ *                          refused; the refusal must be ENOMEM; print
+ *                          "greedy_pages=N" and wait until killed
  *   -r FILE                create FILE once the allocations are done
  *
  * Exit status: 0 on success, 1 on a failed check (with a message).
@@ -99,11 +105,20 @@ static int setup(struct kt_client *c, __u32 *cache_id, __u64 *objs,
 	return 0;
 }
 
-/* Allocate and free until killed; every handout checked and touched. */
+#define KEPT 32
+
+/*
+ * Allocate and free until killed; every handout checked and touched.
+ * Every 8th batch and block is kept (the process dies holding), up to
+ * KEPT of them, the oldest freed first, so the loop may run for ever.
+ */
 static int churn(struct kt_client *c, __u32 cache_id, const char *ready)
 {
+	static __u64 kept_objs[KEPT][64], kept_block[KEPT];
+	static __u32 kept_done[KEPT];
 	__u64 objs[64], off;
-	unsigned long round;
+	unsigned long round, nr_kept = 0;
+	unsigned int k;
 	__u32 done;
 	int ret;
 
@@ -116,8 +131,22 @@ static int churn(struct kt_client *c, __u32 cache_id, const char *ready)
 			return fail("PAGES_ALLOC", -ret);
 		if (claim(c->win + off, c->page << (round % 3), 0x77, "block"))
 			return 1;
-		/* Keep every 8th batch and block: the process dies holding. */
-		if (round % 8) {
+		if (round % 8 == 0) {
+			k = nr_kept++ % KEPT;
+			if (nr_kept > KEPT) {
+				ret = kt_free(c->fd, cache_id, kept_done[k],
+					      kept_objs[k], NULL);
+				if (!ret)
+					ret = kt_pages_free(c->fd,
+							    kept_block[k]);
+				if (ret)
+					return fail("free of a kept batch",
+						    -ret);
+			}
+			memcpy(kept_objs[k], objs, sizeof(objs));
+			kept_done[k] = done;
+			kept_block[k] = off;
+		} else {
 			ret = kt_free(c->fd, cache_id, done, objs, NULL);
 			if (ret)
 				return fail("FREE_BULK", -ret);
@@ -130,6 +159,34 @@ static int churn(struct kt_client *c, __u32 cache_id, const char *ready)
 	}
 }
 
+/* Take blocks until the arena or a quota says no; then hold them. */
+static int greedy(struct kt_client *c, const char *ready)
+{
+	unsigned long pages = 0;
+	int order = MAX_BLOCK_ORDER, ret;
+	__u64 off;
+
+	while (order >= 0) {
+		ret = kt_pages_alloc(c->fd, order, &off);
+		if (ret == -ENOMEM) {
+			order--;
+			continue;
+		}
+		if (ret)
+			return fail("PAGES_ALLOC (expected ENOMEM at the end)",
+				    -ret);
+		if (claim(c->win + off, c->page << order, 0x66, "block"))
+			return 1;
+		pages += 1UL << order;
+	}
+	printf("greedy_pages=%lu\n", pages);
+	fflush(stdout);
+	if (ready && creat(ready, 0644) < 0)
+		return fail(ready, errno);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	__u64 objs[NR_OBJECTS], blocks[MAX_BLOCK_ORDER + 1];
@@ -138,18 +195,20 @@ int main(int argc, char **argv)
 	int opt, mode = 0, ret;
 	__u32 cache_id = 0;
 
-	while ((opt = getopt(argc, argv, "flcr:")) != -1) {
+	while ((opt = getopt(argc, argv, "flcwgr:")) != -1) {
 		switch (opt) {
 		case 'f':
 		case 'l':
 		case 'c':
+		case 'w':
+		case 'g':
 			mode = opt;
 			break;
 		case 'r':
 			ready = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-f | -l | -c] [-r FILE]\n",
+			fprintf(stderr, "usage: %s [-f | -l | -c | -w | -g] [-r FILE]\n",
 				argv[0]);
 			return 2;
 		}
@@ -168,6 +227,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (mode == 'l')
 		return churn(&c, cache_id, ready);
+	if (mode == 'g')
+		return greedy(&c, ready);
 	if (mode == 'c') {
 		if (close(c.fd))
 			return fail("close", errno);
@@ -186,5 +247,8 @@ int main(int argc, char **argv)
 	}
 	if (ready && creat(ready, 0644) < 0)
 		return fail(ready, errno);
+	if (mode == 'w')
+		for (;;)
+			pause();
 	return 0;
 }

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lifecycle loops (TAP on stdout), as root in the test VM:
+#   - insmod/rmmod idle, LOOP_IDLE times (ci 50, soak 1000);
+#   - LOOP_HELD times each (ci 10, soak 200) with something holding the
+#     module: a client with its fd open, a client that closed its fd but
+#     keeps its window mapped, an open debugfs file: rmmod is refused
+#     while it exists and succeeds once it is gone;
+#   - LOOP_HELD times a client killed by SIGKILL in the middle of its
+#     allocation loop: everything it had comes back.
+# After every cycle nothing of any client is left and the arena
+# validates; while loaded, MemFree is lower by at least the arena's pages
+# (debugfs arena "pages="); after rmmod it is back to where it started
+# (the module's counters and MemFree agree).  MemFree moves by a few MiB
+# on its own (KASAN's quarantine of freed objects, per-CPU page lists,
+# the page cache), so "back" means within LOOP_SLACK_KB (3 MiB, less
+# than one 4 MiB chunk of the arena): what it catches is an arena, or a
+# chunk of it, not returned.
+# Smaller leaks are kmemleak's and the module's own counters' to find.
+set -u
+. "$(dirname "$0")/rel_lib.sh"
+
+idle=${LOOP_IDLE:-$(by_scale 10 1000)}
+held=${LOOP_HELD:-$(by_scale 10 200)}
+arena_mb=16
+slack=${LOOP_SLACK_KB:-3072}
+client=$progs/karena_client
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+unload || { echo "Bail out! karena is loaded and cannot be removed"; exit 1; }
+
+# MemFree after dropping caches, before and after all the loops.
+settled_free_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+	mem_free_kb
+}
+base=$(settled_free_kb)
+
+# One cycle's load half: insmod, then check that MemFree went down by at
+# least the arena.  Prints why not, if not.
+load() {
+	local before=$1 pages now
+	insmod "$ko" arena_mb=$arena_mb dev_mode=0666 || { echo "insmod failed"; return; }
+	pages=$(arena_value pages)
+	now=$(mem_free_kb)
+	[ $((before - now)) -ge $((pages * 4)) ] ||
+		echo "MemFree fell by $((before - now)) KiB, less than the arena's $pages pages"
+}
+
+# The unload half: rmmod, nothing left, MemFree back.
+unload_back() {
+	local before=$1 now
+	rmmod karena || { echo "rmmod failed"; return; }
+	[ ! -e /dev/karena ] && [ ! -e $dbg ] || { echo "device or debugfs left after rmmod"; return; }
+	now=$(mem_free_kb)
+	[ $((before - now)) -le "$slack" ] ||
+		echo "MemFree is $((before - now)) KiB lower than before insmod"
+}
+
+# A cycle in which HOLDER (a function: start | stop) holds the module.
+held_cycle() {
+	local holder=$1 before why out
+	before=$(mem_free_kb)
+	why=$(load "$before")
+	[ -z "$why" ] || { echo "$why"; return; }
+	# Not in $(...): the holder's client and fd must live in this shell.
+	$holder start >"$tmp/why"
+	why=$(cat "$tmp/why")
+	[ -z "$why" ] || { $holder stop >/dev/null; echo "$why"; return; }
+	if out=$(rmmod karena 2>&1); then
+		$holder stop >/dev/null
+		echo "rmmod succeeded while held"
+		return
+	fi
+	grep -q 'in use' <<<"$out" || { $holder stop >/dev/null; echo "unexpected rmmod error: $out"; return; }
+	$holder stop >/dev/null
+	why=$(all_back)
+	[ -z "$why" ] || { echo "$why"; return; }
+	unload_back "$before"
+}
+
+pid=
+start_client() {
+	rm -f "$tmp/ready"
+	"$client" "$@" -r "$tmp/ready" >"$tmp/client.out" 2>&1 &
+	pid=$!
+	wait_ready "$tmp/ready" $pid ||
+		echo "karena_client $* never got ready: $(cat "$tmp/client.out")"
+}
+stop_client() {
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	true
+}
+
+fd_holder() {
+	case $1 in
+	start) start_client -w ;;
+	stop) stop_client ;;
+	esac
+}
+
+map_holder() {
+	case $1 in
+	start)
+		start_client -c
+		[ -e "$tmp/ready" ] || return
+		grep -q /dev/karena /proc/$pid/maps || echo "the client has no window mapped"
+		! ls -l /proc/$pid/fd | grep -q /dev/karena || echo "the client still has its fd open"
+		;;
+	stop) stop_client ;;
+	esac
+}
+
+debugfs_holder() {
+	case $1 in
+	start) exec 3<$dbg/arena ;;
+	stop) exec 3<&- ;;
+	esac
+}
+
+# A cycle with a client killed mid-allocation: no refusal to check.
+kill_cycle() {
+	local before why rc
+	before=$(mem_free_kb)
+	why=$(load "$before")
+	[ -z "$why" ] || { echo "$why"; return; }
+	rm -f "$tmp/ready"
+	"$client" -l -r "$tmp/ready" >"$tmp/client.out" 2>&1 &
+	pid=$!
+	wait_ready "$tmp/ready" $pid || { echo "karena_client -l failed: $(cat "$tmp/client.out")"; return; }
+	sleep 0.$((RANDOM % 5))
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	rc=$?
+	[ $rc -eq 137 ] || { echo "karena_client -l ended with status $rc before the kill: $(cat "$tmp/client.out")"; return; }
+	why=$(all_back)
+	[ -z "$why" ] || { echo "$why"; return; }
+	unload_back "$before"
+}
+
+cycles=0
+# loop NAME COUNT FUNCTION [ARG]: COUNT cycles, stop at the first failure.
+loop() {
+	local name=$1 count=$2 i why=
+	shift 2
+	for i in $(seq "$count"); do
+		why=$("$@")
+		[ -z "$why" ] || { why="cycle $i: $why"; break; }
+		cycles=$((cycles + 1))
+	done
+	unload
+	check "${name}_${count}_cycles" "$why"
+}
+
+idle_cycle() {
+	local before why
+	before=$(mem_free_kb)
+	why=$(load "$before")
+	[ -z "$why" ] || { echo "$why"; return; }
+	unload_back "$before"
+}
+
+loop insmod_rmmod_idle "$idle" idle_cycle
+loop rmmod_refused_with_client_open "$held" held_cycle fd_holder
+loop rmmod_refused_with_live_mapping "$held" held_cycle map_holder
+loop rmmod_refused_with_debugfs_open "$held" held_cycle debugfs_holder
+loop sigkill_mid_allocation_gives_back "$held" kill_cycle
+
+now=$(settled_free_kb)
+check memfree_back_after_all_cycles \
+	"$([ $((base - now)) -le "$slack" ] || echo "MemFree is $((base - now)) KiB lower than before the loops")"
+figure "lifecycle_cycles=$cycles memfree_drift_kb=$((base - now))"
+tap_end
