@@ -16,7 +16,7 @@
 #
 # Environment: KARENA_KO (karena.ko), KARENA_BUILD (where
 # reliability/karena_faultsweep is), RELIABILITY_SCALE (ci: the default,
-# every 4th failure point of each operation and every 16th of insmod;
+# every 8th failure point of each operation and every 128th of insmod;
 # soak: all of them and more storm rounds), and overrides SWEEP_MAX_K,
 # SWEEP_NTH_STRIDE, SWEEP_STORM_ROUNDS,
 # SWEEP_STORM_PERCENT, SWEEP_INSMOD_STRIDE, SWEEP_INSMOD_MAX_K.
@@ -29,7 +29,7 @@ dbg=/sys/kernel/debug/karena
 kml=/sys/kernel/debug/kmemleak
 
 case ${RELIABILITY_SCALE:-ci} in
-ci) nth_stride=4 rounds=5 stride=16 ;;
+ci) nth_stride=8 rounds=3 stride=128 ;;
 soak) nth_stride=1 rounds=100 stride=1 ;;
 *) echo "Bail out! RELIABILITY_SCALE must be ci or soak"; exit 2 ;;
 esac

@@ -926,7 +926,9 @@ static void fz_priv_free(struct fz_worker *w, bool mutate)
 	if (!mutate && ret)
 		fz_violation(w, "valid FREE_BULK of %u failed: %s", n,
 			     strerror(err));
-	if (ret && (err == EFAULT || err == E2BIG || !bp))
+	/* Refused before the struct was read, or not written back. */
+	if (ret && (err == EFAULT || err == E2BIG || !bp ||
+		    usize < KARENA_BULK_SIZE_VER0))
 		return;	/* nothing may have changed: STATS will tell */
 	if (!bp) {
 		fz_violation(w, "FREE_BULK succeeded with a bad struct");
