@@ -23,8 +23,10 @@
  *
  * Page descriptors (struct ka_page_desc) live in a kvmalloc'ed array, one
  * per arena page, chunk after chunk; no metadata is ever stored inside an
- * arena page.  A page's descriptor is found by a binary search of the
- * chunks sorted by pfn, O(log #chunks).
+ * arena page.  A page's descriptor is found in constant time through a
+ * table indexed by pfn >> max_order over the span of the chunks (one u32
+ * per possible chunk position), or by a binary search of the chunks
+ * sorted by pfn if they are spread too far apart for that table.
  *
  * Low orders (0..KA_PCP_ORDERS-1) have per-CPU page lists in front of the
  * free lists, as in Linux: a free parks the block on the CPU's list, an
@@ -78,6 +80,16 @@ static struct ka_chunk *ka_find_chunk(struct ka_arena *arena,
 				      unsigned long pfn)
 {
 	unsigned int lo = 0, hi = arena->nr_chunks;
+
+	if (likely(arena->chunk_map)) {
+		/* Below chunk_base, the difference wraps to a huge slot. */
+		unsigned long slot = (pfn >> arena->max_order) -
+				     arena->chunk_base;
+
+		if (slot >= arena->chunk_span || !arena->chunk_map[slot])
+			return NULL;
+		return &arena->chunks[arena->chunk_map[slot] - 1];
+	}
 
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
@@ -322,17 +334,18 @@ static struct ka_pcp *ka_pcp_lock(struct ka_arena *arena,
 {
 	struct ka_pcp *pcp;
 
-	preempt_disable();
+	/* Interrupts off first: no migration between the pick and the lock. */
+	local_irq_save(*flags);
 	pcp = this_cpu_ptr(arena->pcp);
-	spin_lock_irqsave(&pcp->lock, *flags);
+	spin_lock(&pcp->lock);
 	return pcp;
 }
 
 static void ka_pcp_unlock(struct ka_pcp *pcp, unsigned long flags)
 	__releases(&pcp->lock)
 {
-	spin_unlock_irqrestore(&pcp->lock, flags);
-	preempt_enable();
+	spin_unlock(&pcp->lock);
+	local_irq_restore(flags);
 }
 
 /* Move up to a batch of blocks from the free lists to @pcp's list. */
@@ -889,6 +902,30 @@ static void ka_free_chunks(struct ka_arena *arena, unsigned int nr)
 		__free_pages(arena->chunks[i].page, arena->max_order);
 }
 
+/*
+ * The constant-time page -> chunk table, if the chunks' span allows one;
+ * without it (too wide, or no memory) lookups use the binary search.
+ */
+static void ka_chunk_map_init(struct ka_arena *arena)
+{
+	unsigned long first, last;
+	unsigned int i;
+
+	first = arena->chunks[0].pfn >> arena->max_order;
+	last = arena->chunks[arena->nr_chunks - 1].pfn >> arena->max_order;
+	if (last - first >= KA_CHUNK_MAP_MAX)
+		return;
+	arena->chunk_map = kvcalloc(last - first + 1,
+				    sizeof(*arena->chunk_map), GFP_KERNEL);
+	if (!arena->chunk_map)
+		return;
+	arena->chunk_base = first;
+	arena->chunk_span = last - first + 1;
+	for (i = 0; i < arena->nr_chunks; i++)
+		arena->chunk_map[(arena->chunks[i].pfn >> arena->max_order) -
+				 first] = i + 1;
+}
+
 /* Per-CPU list sizes: at most 1/8 of the arena parked over all CPUs. */
 static void ka_pcp_size(struct ka_arena *arena)
 {
@@ -984,6 +1021,7 @@ struct ka_arena *__ka_arena_create(const char *name, unsigned int nr_chunks,
 	}
 	sort(arena->chunks, nr_chunks, sizeof(*arena->chunks), ka_chunk_cmp,
 	     NULL);
+	ka_chunk_map_init(arena);
 
 	ka_arena_init_lists(arena);
 	for_each_possible_cpu(cpu) {
@@ -1116,6 +1154,7 @@ void ka_arena_destroy(struct ka_arena *arena)
 	ka_arena_report_leaks(arena);
 	ka_free_chunks(arena, arena->nr_chunks);
 	free_percpu(arena->pcp);
+	kvfree(arena->chunk_map);
 	kvfree(arena->desc);
 	kfree(arena->chunks);
 	mutex_destroy(&arena->validate_lock);

@@ -32,6 +32,8 @@
 #define KA_MAX_ORDER		(MAX_ORDER - 1)
 /* Orders 0..KA_PCP_ORDERS-1 have per-CPU page lists (as in Linux: 0..3). */
 #define KA_PCP_ORDERS		4
+/* Largest chunk map (entries); chunks spread wider use a binary search. */
+#define KA_CHUNK_MAP_MAX	(1024UL * 1024)
 /* Per-CPU lists hold at most this many pages per order and CPU. */
 #define KA_PCP_HIGH_MAX		256
 #define KA_NAME_LEN		16
@@ -83,7 +85,8 @@ struct ka_order_stats {
 /**
  * struct ka_pcp - one CPU's page lists of one arena.
  * @lock: protects every other field; taken by its own CPU with
- *	preemption disabled, and by ka_drain_pcp()/CPU-dead from elsewhere.
+ *	interrupts disabled (so it stays on that CPU), and by
+ *	ka_drain_pcp()/CPU-dead from elsewhere.
  * @list: blocks of each low order, linked through ka_page_desc.lru.
  * @count: blocks on each list.
  * @hits: allocations served from a list without refilling it.
@@ -105,7 +108,13 @@ struct ka_pcp {
  * @max_order: order of a chunk, the largest block.
  * @nr_chunks: number of chunks.
  * @nr_pages: nr_chunks << max_order.
- * @chunks: the chunks, sorted by pfn (for the page -> descriptor lookup).
+ * @chunks: the chunks, sorted by pfn.
+ * @chunk_map: page -> descriptor lookup in constant time: entry
+ *	(pfn >> max_order) - @chunk_base is the index in @chunks plus one
+ *	of the chunk holding pfn, 0 if none; NULL if the chunks are spread
+ *	too far for a table (then a binary search of @chunks).  Constant.
+ * @chunk_base: pfn >> max_order of the first chunk.
+ * @chunk_span: entries of @chunk_map.
  * @desc: nr_pages descriptors, chunk after chunk.
  * @lock: protects @free_list, @nr_free_blocks, @nr_free, the splits and
  *	merges counters, and descriptors of free blocks.
@@ -133,6 +142,9 @@ struct ka_arena {
 	unsigned int nr_chunks;
 	unsigned long nr_pages;
 	struct ka_chunk *chunks;
+	u32 *chunk_map;
+	unsigned long chunk_base;
+	unsigned long chunk_span;
 	struct ka_page_desc *desc;
 
 	spinlock_t lock;	/* see the lock order above */

@@ -42,6 +42,16 @@ static const unsigned int ka_kmalloc_sizes[KA_KMALLOC_NR] = {
 	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
 };
 
+/*
+ * Class of sizes 1 to 192, by (size - 1) / 8 (as SLUB's size_index):
+ * 8, 16, 32, 32, 64 x 4, 96 x 4, 128 x 4, 192 x 8.  Larger sizes are
+ * powers of two, found with fls().
+ */
+static const u8 ka_kmalloc_small_index[24] = {
+	0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5,
+	6, 6, 6, 6, 6, 6, 6, 6,
+};
+
 /* Extra flags for the module's kmalloc classes (like slub_debug=). */
 static unsigned int ka_kmalloc_flags;
 module_param_named(kmalloc_flags, ka_kmalloc_flags, uint, 0444);
@@ -62,25 +72,27 @@ unsigned int ka_kmalloc_class_size(unsigned int idx)
 }
 EXPORT_SYMBOL_IF_KUNIT(ka_kmalloc_class_size);
 
-/* The smallest class holding @size (1 to KA_KMALLOC_MAX_CACHE). */
+/*
+ * The smallest class holding @size (1 to KA_KMALLOC_MAX_CACHE), in
+ * constant time: a table up to 192 bytes, then the power of two.
+ */
 static unsigned int ka_kmalloc_index(size_t size)
 {
-	unsigned int idx = 0;
-
-	while (ka_kmalloc_sizes[idx] < size)
-		idx++;
-	return idx;
+	BUILD_BUG_ON(KA_KMALLOC_MAX_CACHE != 8192 || KA_KMALLOC_NR != 13);
+	if (size <= 192)
+		return ka_kmalloc_small_index[(size - 1) / 8];
+	/* 193..256 -> 7 (kmalloc-256), ..., 4097..8192 -> 12. */
+	return fls(size - 1) - 1;
 }
 
+/* Is @cache one of @set's classes?  Its size says which one it would be. */
 static bool ka_kmalloc_owns(const struct ka_kmalloc_set *set,
 			    const struct ka_cache *cache)
 {
-	unsigned int i;
+	unsigned int size = cache->object_size;
 
-	for (i = 0; i < KA_KMALLOC_NR; i++)
-		if (set->caches[i] == cache)
-			return true;
-	return false;
+	return size <= KA_KMALLOC_MAX_CACHE &&
+	       set->caches[ka_kmalloc_index(size)] == cache;
 }
 
 /**
@@ -189,7 +201,7 @@ void *ka_kmalloc(struct ka_kmalloc_set *set, size_t size, gfp_t gfp,
 		return ZERO_SIZE_PTR;
 	if (size > KA_KMALLOC_MAX_CACHE)
 		return ka_kmalloc_large(set, size, gfp);
-	return ka_cache_alloc_caller(set->caches[ka_kmalloc_index(size)], gfp,
+	return ka_cache_alloc_inline(set->caches[ka_kmalloc_index(size)], gfp,
 				     caller);
 }
 EXPORT_SYMBOL_IF_KUNIT(ka_kmalloc);
@@ -276,7 +288,7 @@ void ka_kfree(struct ka_kmalloc_set *set, const void *p, unsigned long caller)
 	if (IS_ERR(cache))
 		return;
 	if (cache) {
-		ka_cache_free_caller(cache, (void *)p, caller);
+		ka_cache_free_inline(cache, (void *)p, caller);
 		return;
 	}
 	if (!ka_free_pages(set->arena, virt_to_page(p), order)) {

@@ -34,25 +34,49 @@
  * around a magazine boundary touches the depot at most once per
  * mag_size operations.
  *
- * Locking (as the Solaris per-CPU caches): each CPU slot has a spinlock,
- * taken with interrupts off.  A task picks the slot of the CPU it runs on
- * with raw_cpu_ptr() and then locks it; if it migrates in between, it
- * simply works on another CPU's slot under that slot's lock, which is
- * still correct.  The same lock lets shrink, validate, destroy and the
- * CPU-dead callback empty any CPU's slot from elsewhere, so preemption and
- * CPU hotplug need no other care.  The depot is under cache->lock, nested
- * inside the slot lock.  Objects go to the slab lists, and magazines are
- * allocated or freed, only with no slot lock held.
+ * Bulk calls move whole magazines: ka_mag_alloc_bulk() empties the CPU's
+ * two magazines, then takes the depot's full magazines one after the
+ * other under a single cache->lock section; ka_mag_free_bulk() fills the
+ * CPU's magazines and trades each full one for an empty one from the
+ * depot, again under one cache->lock section.
+ *
+ * Locking: a CPU's slot (struct ka_cache_cpu) belongs to its CPU.  Only
+ * that CPU touches it, inside local_lock_irqsave(&cache->cpu->lock): with
+ * interrupts off, nothing else on the CPU can run in between, and the
+ * task cannot migrate, so no spinlock and no atomic instruction is needed
+ * (on PREEMPT_RT the local lock is a per-CPU lock, as everywhere else).
+ * Everything that must reach other CPUs' slots goes through their owners
+ * or waits until they are dead:
+ *
+ *   shrink, validate, destroy  ka_mag_drain_all(): on_each_cpu() makes
+ *                              every online CPU hand its two magazines
+ *                              over (interrupts are off in the IPI, so it
+ *                              never lands inside a slot section); the
+ *                              caller flushes them.  cpus_read_lock()
+ *                              keeps the online mask fixed meanwhile.
+ *   counts (ka_cache_get_info) ka_mag_count(): on_each_cpu() again.
+ *   CPU offline                the CPU-dead callback empties the dead
+ *                              CPU's slot; nothing runs there any more.
+ *
+ * A slot of a CPU that is not online is read or changed only under
+ * cache->lock, by the CPU-dead callback or by a drain that holds
+ * cpus_read_lock().  The depot is under cache->lock, which the slot
+ * sections take nested (interrupts are already off).  Objects go to the
+ * slab lists, and magazines are allocated or freed, only outside a slot
+ * section.
  *
  * Only kernel caches without debug flags or owner hooks have magazines:
  * in the others every free must be checked at once against the slab.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/list.h>
+#include <linux/local_lock.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 
 #include "internal.h"
@@ -118,42 +142,105 @@ static void ka_mag_stash_empty(struct ka_cache *cache,
 		ka_mag_delete(cache, mag);
 }
 
+/* Flush and stash every magazine on @list (linked through ->link). */
+static void ka_mag_flush_list(struct ka_cache *cache, struct list_head *list)
+{
+	struct ka_magazine *mag, *tmp;
+
+	list_for_each_entry_safe(mag, tmp, list, link) {
+		list_del_init(&mag->link);
+		ka_mag_flush(cache, mag);
+		ka_mag_stash_empty(cache, mag);
+	}
+}
+
+/* === Depot (cache->lock) === */
+
+static struct ka_magazine *ka_depot_get_full(struct ka_cache *cache)
+{
+	struct ka_magazine *mag;
+
+	lockdep_assert_held(&cache->lock);
+	mag = list_first_entry_or_null(&cache->depot_full, struct ka_magazine,
+				       link);
+	if (mag) {
+		list_del_init(&mag->link);
+		cache->depot_nr_full--;
+		ka_stat_inc(cache, KA_DEPOT_GET_FULL);
+	}
+	return mag;
+}
+
+static struct ka_magazine *ka_depot_get_empty(struct ka_cache *cache)
+{
+	struct ka_magazine *mag;
+
+	lockdep_assert_held(&cache->lock);
+	mag = list_first_entry_or_null(&cache->depot_empty, struct ka_magazine,
+				       link);
+	if (mag) {
+		list_del_init(&mag->link);
+		cache->depot_nr_empty--;
+		ka_stat_inc(cache, KA_DEPOT_GET_EMPTY);
+	}
+	return mag;
+}
+
+static void ka_depot_put_empty(struct ka_cache *cache,
+			       struct ka_magazine *mag)
+{
+	lockdep_assert_held(&cache->lock);
+	list_add(&mag->link, &cache->depot_empty);
+	cache->depot_nr_empty++;
+	ka_stat_inc(cache, KA_DEPOT_PUT_EMPTY);
+}
+
+/*
+ * Give a full magazine to the depot; if the depot already holds depot_max
+ * of them, put it on @flush instead, for the caller to flush to the slab
+ * lists once interrupts are back on.
+ */
+static void ka_depot_put_full(struct ka_cache *cache, struct ka_magazine *mag,
+			      struct list_head *flush)
+{
+	lockdep_assert_held(&cache->lock);
+	if (cache->depot_nr_full < cache->depot_max) {
+		list_add(&mag->link, &cache->depot_full);
+		cache->depot_nr_full++;
+		ka_stat_inc(cache, KA_DEPOT_PUT_FULL);
+	} else {
+		list_add(&mag->link, flush);
+	}
+}
+
 /* === Allocation === */
 
 /*
  * Pop an object from this CPU's magazines, exchanging with the depot if
- * needed.  @first: count the hit or miss (only on the first attempt).
+ * needed.  @first: count the fast or slow path (only on the first
+ * attempt).  Called in the slot section.
  */
 static void *ka_mag_pop(struct ka_cache *cache, struct ka_cache_cpu *cc,
 			bool first)
 {
 	struct ka_magazine *full;
 
-	lockdep_assert_held(&cc->lock);
+	lockdep_assert_held(this_cpu_ptr(&cache->cpu->lock));
 	if (cc->loaded && cc->loaded->rounds)
 		goto hit;
 	if (cc->previous && cc->previous->rounds == cache->mag_size) {
 		swap(cc->loaded, cc->previous);
 		goto hit;
 	}
-	if (first) {
+	if (first)
 		ka_stat_inc(cache, KA_ALLOC_SLOWPATH);
-		ka_stat_inc(cache, KA_MAGAZINE_MISS);
-	}
 
 	/* Loaded and previous are empty or absent. */
 	spin_lock(&cache->lock);
-	full = list_first_entry_or_null(&cache->depot_full,
-					struct ka_magazine, link);
+	full = ka_depot_get_full(cache);
 	if (full) {
-		list_del_init(&full->link);
-		cache->depot_nr_full--;
-		ka_stat_inc(cache, KA_DEPOT_GET_FULL);
-		if (cc->previous) {
-			list_add(&cc->previous->link, &cache->depot_empty);
-			cache->depot_nr_empty++;
-			ka_stat_inc(cache, KA_DEPOT_PUT_EMPTY);
-		}
+		if (cc->previous)
+			ka_depot_put_empty(cache, cc->previous);
 		cc->previous = cc->loaded;
 		cc->loaded = full;
 	}
@@ -163,10 +250,8 @@ static void *ka_mag_pop(struct ka_cache *cache, struct ka_cache_cpu *cc,
 	return cc->loaded->objs[--cc->loaded->rounds];
 
 hit:
-	if (first) {
+	if (first)
 		ka_stat_inc(cache, KA_ALLOC_FASTPATH);
-		ka_stat_inc(cache, KA_MAGAZINE_HIT);
-	}
 	return cc->loaded->objs[--cc->loaded->rounds];
 }
 
@@ -178,15 +263,10 @@ static bool ka_mag_refill(struct ka_cache *cache)
 {
 	struct ka_magazine *mag;
 	unsigned long flags;
+	LIST_HEAD(flush);
 
 	spin_lock_irqsave(&cache->lock, flags);
-	mag = list_first_entry_or_null(&cache->depot_empty,
-				       struct ka_magazine, link);
-	if (mag) {
-		list_del_init(&mag->link);
-		cache->depot_nr_empty--;
-		ka_stat_inc(cache, KA_DEPOT_GET_EMPTY);
-	}
+	mag = ka_depot_get_empty(cache);
 	spin_unlock_irqrestore(&cache->lock, flags);
 	if (!mag) {
 		mag = ka_mag_new(cache);
@@ -205,10 +285,10 @@ static bool ka_mag_refill(struct ka_cache *cache)
 	ka_stat_inc(cache, KA_ALLOC_REFILL);
 
 	spin_lock_irqsave(&cache->lock, flags);
-	list_add(&mag->link, &cache->depot_full);
-	cache->depot_nr_full++;
-	ka_stat_inc(cache, KA_DEPOT_PUT_FULL);
+	ka_depot_put_full(cache, mag, &flush);
 	spin_unlock_irqrestore(&cache->lock, flags);
+	/* Only if other CPUs filled the depot meanwhile. */
+	ka_mag_flush_list(cache, &flush);
 	return true;
 }
 
@@ -217,40 +297,69 @@ static bool ka_mag_refill(struct ka_cache *cache)
  * @cache: a cache with magazines.
  * @caller: return address, for a direct slab allocation.
  *
+ * The fast path pops the CPU's loaded magazine with interrupts off: no
+ * lock, no atomic instruction.
+ *
  * Context: Any context the buddy layer allows; no slab-layer lock held.
  * Return: the object, or NULL if no memory could be had.
  */
 void *ka_mag_alloc(struct ka_cache *cache, unsigned long caller)
 {
 	struct ka_cache_cpu *cc;
+	struct ka_magazine *mag;
 	unsigned long flags;
 	void *obj;
 	int pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		cc = raw_cpu_ptr(cache->cpu);
-		spin_lock_irqsave(&cc->lock, flags);
+	local_lock_irqsave(&cache->cpu->lock, flags);
+	cc = this_cpu_ptr(cache->cpu);
+	mag = cc->loaded;
+	if (likely(mag && mag->rounds)) {
+		obj = mag->objs[--mag->rounds];
+		ka_stat_inc(cache, KA_ALLOC_FASTPATH);
+		local_unlock_irqrestore(&cache->cpu->lock, flags);
+		return obj;
+	}
+	for (pass = 0;; pass++) {
 		obj = ka_mag_pop(cache, cc, pass == 0);
-		spin_unlock_irqrestore(&cc->lock, flags);
+		local_unlock_irqrestore(&cache->cpu->lock, flags);
 		if (obj)
 			return obj;
 		/* Another CPU may take the refilled magazine: retry once. */
-		if (!ka_mag_refill(cache))
+		if (pass || !ka_mag_refill(cache))
 			break;
+		local_lock_irqsave(&cache->cpu->lock, flags);
+		cc = this_cpu_ptr(cache->cpu);
 	}
 	obj = NULL;
 	ka_slab_alloc_objs(cache, &obj, 1, caller);
 	return obj;
 }
 
+/* Move up to @nr rounds off the top of @mag into @objs. */
+static unsigned int ka_mag_take(struct ka_magazine *mag, void **objs,
+				unsigned int nr)
+{
+	unsigned int n = min(nr, mag->rounds), i;
+
+	for (i = 0; i < n; i++)
+		objs[i] = mag->objs[--mag->rounds];
+	return n;
+}
+
 /**
- * ka_mag_alloc_bulk() - take up to @nr objects from this CPU's magazines.
+ * ka_mag_alloc_bulk() - take up to @nr objects from the magazine layer.
  * @cache: a cache with magazines.
  * @nr: objects wanted.
  * @objs: array to fill.
  *
- * Uses only the loaded and previous magazines (no depot, no slab lists);
- * the caller gets the rest from the slab lists.
+ * Empties this CPU's loaded and previous magazines, then takes the
+ * depot's full magazines whole, all in one slot section with cache->lock
+ * taken at most once.  Emptied depot magazines go back to the depot's
+ * empty list; the last one, if only partly used, stays loaded.  The
+ * caller gets the rest from the slab lists.  Objects from the CPU's
+ * magazines count as fast-path allocations, those from the depot as
+ * slow-path ones.
  *
  * Context: Any context; no slab-layer lock held.
  * Return: the number of objects stored.
@@ -258,23 +367,41 @@ void *ka_mag_alloc(struct ka_cache *cache, unsigned long caller)
 unsigned int ka_mag_alloc_bulk(struct ka_cache *cache, unsigned int nr,
 			       void **objs)
 {
-	struct ka_cache_cpu *cc = raw_cpu_ptr(cache->cpu);
-	unsigned int got = 0;
+	unsigned int got = 0, fast;
+	struct ka_magazine *full;
+	struct ka_cache_cpu *cc;
 	unsigned long flags;
 
-	spin_lock_irqsave(&cc->lock, flags);
-	while (got < nr) {
-		if (!cc->loaded || !cc->loaded->rounds) {
-			if (!cc->previous ||
-			    cc->previous->rounds != cache->mag_size)
-				break;
-			swap(cc->loaded, cc->previous);
-		}
-		objs[got++] = cc->loaded->objs[--cc->loaded->rounds];
+	local_lock_irqsave(&cache->cpu->lock, flags);
+	cc = this_cpu_ptr(cache->cpu);
+	if (cc->loaded)
+		got += ka_mag_take(cc->loaded, objs, nr);
+	if (got < nr && cc->previous &&
+	    cc->previous->rounds == cache->mag_size) {
+		swap(cc->loaded, cc->previous);
+		got += ka_mag_take(cc->loaded, objs + got, nr - got);
 	}
-	spin_unlock_irqrestore(&cc->lock, flags);
-	ka_stat_add(cache, KA_ALLOC_FASTPATH, got);
-	ka_stat_add(cache, KA_MAGAZINE_HIT, got);
+	fast = got;
+	if (got < nr) {
+		/* Loaded and previous are empty or absent. */
+		spin_lock(&cache->lock);
+		while (got < nr && (full = ka_depot_get_full(cache))) {
+			if (nr - got < full->rounds) {
+				/* Partly used: load it, as ka_mag_pop(). */
+				if (cc->previous)
+					ka_depot_put_empty(cache, cc->previous);
+				cc->previous = cc->loaded;
+				cc->loaded = full;
+			}
+			got += ka_mag_take(full, objs + got, nr - got);
+			if (full != cc->loaded)
+				ka_depot_put_empty(cache, full);
+		}
+		spin_unlock(&cache->lock);
+	}
+	ka_stat_add(cache, KA_ALLOC_FASTPATH, fast);
+	ka_stat_add(cache, KA_ALLOC_SLOWPATH, got - fast);
+	local_unlock_irqrestore(&cache->cpu->lock, flags);
 	return got;
 }
 
@@ -283,49 +410,35 @@ unsigned int ka_mag_alloc_bulk(struct ka_cache *cache, unsigned int nr,
 /*
  * Push @obj on this CPU's magazines, exchanging with the depot if needed.
  * @spare: an empty magazine the caller allocated, used if the depot has
- * none (then set to NULL).  @flush: set to a full magazine that the depot
+ * none (then set to NULL).  @flush: gets a full magazine that the depot
  * had no room for; the caller flushes it.  Returns false if no empty
- * magazine was available.
+ * magazine was available.  Called in the slot section.
  */
 static bool ka_mag_push(struct ka_cache *cache, struct ka_cache_cpu *cc,
 			void *obj, bool first, struct ka_magazine **spare,
-			struct ka_magazine **flush)
+			struct list_head *flush)
 {
 	struct ka_magazine *empty;
 
-	lockdep_assert_held(&cc->lock);
+	lockdep_assert_held(this_cpu_ptr(&cache->cpu->lock));
 	if (cc->loaded && cc->loaded->rounds < cache->mag_size)
 		goto hit;
 	if (cc->previous && !cc->previous->rounds) {
 		swap(cc->loaded, cc->previous);
 		goto hit;
 	}
-	if (first) {
+	if (first)
 		ka_stat_inc(cache, KA_FREE_SLOWPATH);
-		ka_stat_inc(cache, KA_MAGAZINE_MISS);
-	}
 
 	/* Loaded is full or absent; previous is full or absent. */
 	spin_lock(&cache->lock);
-	empty = list_first_entry_or_null(&cache->depot_empty,
-					 struct ka_magazine, link);
-	if (empty) {
-		list_del_init(&empty->link);
-		cache->depot_nr_empty--;
-		ka_stat_inc(cache, KA_DEPOT_GET_EMPTY);
-	} else if (*spare) {
+	empty = ka_depot_get_empty(cache);
+	if (!empty) {
 		empty = *spare;
 		*spare = NULL;
 	}
-	if (empty && cc->previous) {
-		if (cache->depot_nr_full < cache->depot_max) {
-			list_add(&cc->previous->link, &cache->depot_full);
-			cache->depot_nr_full++;
-			ka_stat_inc(cache, KA_DEPOT_PUT_FULL);
-		} else {
-			*flush = cc->previous;
-		}
-	}
+	if (empty && cc->previous)
+		ka_depot_put_full(cache, cc->previous, flush);
 	spin_unlock(&cache->lock);
 	if (!empty)
 		return false;
@@ -335,43 +448,33 @@ static bool ka_mag_push(struct ka_cache *cache, struct ka_cache_cpu *cc,
 	return true;
 
 hit:
-	if (first) {
+	if (first)
 		ka_stat_inc(cache, KA_FREE_FASTPATH);
-		ka_stat_inc(cache, KA_MAGAZINE_HIT);
-	}
 	cc->loaded->objs[cc->loaded->rounds++] = obj;
 	return true;
 }
 
-/**
- * ka_mag_free() - free an object through the magazine layer.
- * @cache: a cache with magazines.
- * @obj: the object.
- * @caller: return address, for a direct free to the slab lists.
- *
- * The object is not checked here; it is checked against its slab when its
- * magazine is flushed (shrink, validate, destroy, a full depot).
- *
- * Context: Any context the buddy layer allows; no slab-layer lock held.
+/*
+ * The slow path of ka_mag_free(): exchange with the depot, allocate an
+ * empty magazine if it has none, and as a last resort free to the slab
+ * lists.
  */
-void ka_mag_free(struct ka_cache *cache, void *obj, unsigned long caller)
+static void ka_mag_free_slow(struct ka_cache *cache, void *obj,
+			     unsigned long caller)
 {
-	struct ka_magazine *spare = NULL, *flush;
+	struct ka_magazine *spare = NULL;
 	struct ka_cache_cpu *cc;
 	unsigned long flags;
 	bool done = false;
+	LIST_HEAD(flush);
 	int pass;
 
 	for (pass = 0; pass < 2 && !done; pass++) {
-		flush = NULL;
-		cc = raw_cpu_ptr(cache->cpu);
-		spin_lock_irqsave(&cc->lock, flags);
+		local_lock_irqsave(&cache->cpu->lock, flags);
+		cc = this_cpu_ptr(cache->cpu);
 		done = ka_mag_push(cache, cc, obj, pass == 0, &spare, &flush);
-		spin_unlock_irqrestore(&cc->lock, flags);
-		if (flush) {
-			ka_mag_flush(cache, flush);
-			ka_mag_stash_empty(cache, flush);
-		}
+		local_unlock_irqrestore(&cache->cpu->lock, flags);
+		ka_mag_flush_list(cache, &flush);
 		if (!done && !spare)
 			spare = ka_mag_new(cache);
 		if (!done && !spare)
@@ -383,37 +486,239 @@ void ka_mag_free(struct ka_cache *cache, void *obj, unsigned long caller)
 		ka_slab_free_objs(cache, &obj, 1, caller);
 }
 
-/* === Draining === */
-
 /**
- * ka_mag_drain_cpu() - flush one CPU's magazines into the slab lists.
- * @cache: the cache.
- * @cpu: any possible CPU, online or not.
+ * ka_mag_free() - free an object through the magazine layer.
+ * @cache: a cache with magazines.
+ * @obj: the object.
+ * @caller: return address, for a direct free to the slab lists.
+ *
+ * The object is not checked here; it is checked against its slab when its
+ * magazine is flushed (shrink, validate, destroy, a full depot).  The fast
+ * path pushes on the CPU's loaded magazine with interrupts off.
  *
  * Context: Any context the buddy layer allows; no slab-layer lock held.
  */
-void ka_mag_drain_cpu(struct ka_cache *cache, unsigned int cpu)
+void ka_mag_free(struct ka_cache *cache, void *obj, unsigned long caller)
 {
-	struct ka_cache_cpu *cc = per_cpu_ptr(cache->cpu, cpu);
-	struct ka_magazine *loaded, *previous;
+	struct ka_cache_cpu *cc;
+	struct ka_magazine *mag;
 	unsigned long flags;
 
-	spin_lock_irqsave(&cc->lock, flags);
-	loaded = cc->loaded;
-	previous = cc->previous;
-	cc->loaded = NULL;
-	cc->previous = NULL;
-	spin_unlock_irqrestore(&cc->lock, flags);
-	if (!loaded && !previous)
+	local_lock_irqsave(&cache->cpu->lock, flags);
+	cc = this_cpu_ptr(cache->cpu);
+	mag = cc->loaded;
+	if (likely(mag && mag->rounds < cache->mag_size)) {
+		mag->objs[mag->rounds++] = obj;
+		ka_stat_inc(cache, KA_FREE_FASTPATH);
+		local_unlock_irqrestore(&cache->cpu->lock, flags);
 		return;
-	if (loaded) {
-		ka_mag_flush(cache, loaded);
-		ka_mag_delete(cache, loaded);
 	}
-	if (previous) {
-		ka_mag_flush(cache, previous);
-		ka_mag_delete(cache, previous);
+	local_unlock_irqrestore(&cache->cpu->lock, flags);
+	ka_mag_free_slow(cache, obj, caller);
+}
+
+/* Push non-NULL @objs[*@next..@nr) on @mag until it is full; count them. */
+static unsigned int ka_mag_fill(struct ka_cache *cache,
+				struct ka_magazine *mag, void **objs,
+				unsigned int nr, unsigned int *next)
+{
+	unsigned int i = *next, n = 0;
+
+	for (; i < nr && mag->rounds < cache->mag_size; i++) {
+		if (!objs[i])
+			continue;
+		mag->objs[mag->rounds++] = objs[i];
+		n++;
 	}
+	*next = i;
+	return n;
+}
+
+/*
+ * The depot part of ka_mag_push_bulk(), under one cache->lock section:
+ * give the full previous magazine to the depot, load an empty one (from
+ * the depot, else *@spare), fill it, and again, until the objects are
+ * all in or no empty magazine is left.
+ */
+static void ka_mag_push_depot(struct ka_cache *cache, struct ka_cache_cpu *cc,
+			      void **objs, unsigned int nr,
+			      unsigned int *next, struct ka_magazine **spare,
+			      struct list_head *flush)
+{
+	struct ka_magazine *empty;
+	unsigned int n = 0;
+
+	spin_lock(&cache->lock);
+	while (*next < nr) {
+		empty = ka_depot_get_empty(cache);
+		if (!empty) {
+			empty = *spare;
+			*spare = NULL;
+		}
+		if (!empty)
+			break;
+		/* Loaded is full or absent; previous is full or absent. */
+		if (cc->previous)
+			ka_depot_put_full(cache, cc->previous, flush);
+		cc->previous = cc->loaded;
+		cc->loaded = empty;
+		n += ka_mag_fill(cache, empty, objs, nr, next);
+	}
+	spin_unlock(&cache->lock);
+	ka_stat_add(cache, KA_FREE_SLOWPATH, n);
+}
+
+/*
+ * Push @objs[*@next..@nr) (NULL entries skipped) on this CPU's magazines,
+ * trading full magazines for empty ones with the depot under one
+ * cache->lock section; *@spare is used when the depot has no empty one.
+ * Advances *@next; stops early only when no empty magazine is left.
+ * Called in the slot section.
+ */
+static void ka_mag_push_bulk(struct ka_cache *cache, struct ka_cache_cpu *cc,
+			     void **objs, unsigned int nr, unsigned int *next,
+			     struct ka_magazine **spare,
+			     struct list_head *flush)
+{
+	unsigned int fast = 0;
+
+	lockdep_assert_held(this_cpu_ptr(&cache->cpu->lock));
+	while (*next < nr) {
+		if (cc->loaded && cc->loaded->rounds < cache->mag_size) {
+			fast += ka_mag_fill(cache, cc->loaded, objs, nr, next);
+			continue;
+		}
+		if (cc->previous && !cc->previous->rounds) {
+			swap(cc->loaded, cc->previous);
+			continue;
+		}
+		ka_mag_push_depot(cache, cc, objs, nr, next, spare, flush);
+		break;
+	}
+	ka_stat_add(cache, KA_FREE_FASTPATH, fast);
+}
+
+/**
+ * ka_mag_free_bulk() - free objects through the magazine layer.
+ * @cache: a cache with magazines.
+ * @nr: number of entries in @objs.
+ * @objs: the objects; NULL entries are skipped.
+ * @caller: return address, for direct frees to the slab lists.
+ *
+ * Fills the CPU's magazines in one slot section, giving full ones to the
+ * depot and loading empty ones from it under one cache->lock section.
+ * Whenever the depot has no empty magazine left, a new one is allocated
+ * and the fill goes on; full magazines beyond depot_max are flushed to
+ * the slab lists.  Only if no magazine can be allocated does the rest go
+ * to the slab lists directly, a run of objects per lock section.
+ *
+ * Context: Any context the buddy layer allows; no slab-layer lock held.
+ */
+void ka_mag_free_bulk(struct ka_cache *cache, unsigned int nr, void **objs,
+		      unsigned long caller)
+{
+	struct ka_magazine *spare = NULL;
+	unsigned int next = 0, end;
+	struct ka_cache_cpu *cc;
+	unsigned long flags;
+	LIST_HEAD(flush);
+
+	while (next < nr) {
+		local_lock_irqsave(&cache->cpu->lock, flags);
+		cc = this_cpu_ptr(cache->cpu);
+		ka_mag_push_bulk(cache, cc, objs, nr, &next, &spare, &flush);
+		local_unlock_irqrestore(&cache->cpu->lock, flags);
+		/* Flushed magazines go back to the depot as empty ones. */
+		ka_mag_flush_list(cache, &flush);
+		if (next == nr)
+			break;
+		/* No empty magazine anywhere: make one (each is filled). */
+		if (!spare)
+			spare = ka_mag_new(cache);
+		if (!spare)
+			break;
+	}
+	if (spare)
+		ka_mag_stash_empty(cache, spare);
+	/* The rest goes to the slab lists, a run of non-NULL entries at once. */
+	while (next < nr) {
+		while (next < nr && !objs[next])
+			next++;
+		for (end = next; end < nr && objs[end]; end++)
+			;
+		ka_stat_add(cache, KA_FREE_SLOWPATH, end - next);
+		ka_slab_free_objs(cache, objs + next, end - next, caller);
+		next = end;
+	}
+}
+
+/* === Draining === */
+
+/*
+ * Take a slot's magazines: onto @list, which the caller flushes.  On the
+ * owning CPU in its slot section (the IPI), or for a CPU that is not
+ * online under cache->lock.  Returns true if there were any.
+ */
+static bool ka_mag_detach(struct ka_cache_cpu *cc, struct list_head *list)
+{
+	bool any = cc->loaded || cc->previous;
+
+	if (cc->loaded)
+		list_add_tail(&cc->loaded->link, list);
+	if (cc->previous)
+		list_add_tail(&cc->previous->link, list);
+	WRITE_ONCE(cc->loaded, NULL);
+	WRITE_ONCE(cc->previous, NULL);
+	return any;
+}
+
+/* What ka_mag_drain_all() gives the CPUs it interrupts. */
+struct ka_mag_drain {
+	struct ka_cache *cache;
+	struct list_head mags;	/* detached magazines (cache->lock) */
+};
+
+/* On each online CPU, interrupts off: hand this CPU's magazines over. */
+static void ka_mag_drain_ipi(void *arg)
+{
+	struct ka_mag_drain *d = arg;
+	struct ka_cache *cache = d->cache;
+	bool any;
+
+	local_lock(&cache->cpu->lock);
+	spin_lock(&cache->lock);
+	any = ka_mag_detach(this_cpu_ptr(cache->cpu), &d->mags);
+	spin_unlock(&cache->lock);
+	local_unlock(&cache->cpu->lock);
+	if (any)
+		ka_stat_inc(cache, KA_CPU_DRAIN);
+}
+
+/* Flush and free every magazine on @list. */
+static void ka_mag_delete_list(struct ka_cache *cache, struct list_head *list)
+{
+	struct ka_magazine *mag, *tmp;
+
+	list_for_each_entry_safe(mag, tmp, list, link) {
+		list_del(&mag->link);
+		ka_mag_flush(cache, mag);
+		ka_mag_delete(cache, mag);
+	}
+}
+
+/* Empty the slot of a CPU that is not online; no slab-layer lock held. */
+static void ka_mag_drain_offline(struct ka_cache *cache, unsigned int cpu)
+{
+	unsigned long flags;
+	LIST_HEAD(mags);
+	bool any;
+
+	spin_lock_irqsave(&cache->lock, flags);
+	any = ka_mag_detach(per_cpu_ptr(cache->cpu, cpu), &mags);
+	spin_unlock_irqrestore(&cache->lock, flags);
+	if (!any)
+		return;
+	ka_mag_delete_list(cache, &mags);
 	ka_stat_inc(cache, KA_CPU_DRAIN);
 }
 
@@ -421,67 +726,90 @@ void ka_mag_drain_cpu(struct ka_cache *cache, unsigned int cpu)
  * ka_mag_drain_all() - flush every CPU's magazines and the depot.
  * @cache: the cache (one without magazines is left alone).
  *
- * Afterwards every free object is back in its slab and every magazine is
- * freed, unless the cache is used concurrently.
+ * Every online CPU hands its magazines over in an IPI (on_each_cpu());
+ * the slots of the others are emptied here, with CPU hotplug held off.
+ * The rounds are then flushed to the slab lists in the caller's context,
+ * so errors they reveal are reported there.  Afterwards every free object
+ * is back in its slab and every magazine is freed, unless the cache is
+ * used concurrently.
  *
- * Context: Any context the buddy layer allows; no slab-layer lock held.
+ * Context: Process context, interrupts on, not under ka_slab_mutex (the
+ * CPU-dead callback takes it inside the hotplug lock); sleeps in
+ * cpus_read_lock().  A cache without magazines: any context.
  */
 void ka_mag_drain_all(struct ka_cache *cache)
 {
-	struct ka_magazine *mag, *tmp;
-	LIST_HEAD(full);
-	LIST_HEAD(empty);
+	struct ka_mag_drain d = { .cache = cache };
 	unsigned long flags;
+	LIST_HEAD(empty);
 	int cpu;
 
 	if (!cache->mag_size)
 		return;
+	INIT_LIST_HEAD(&d.mags);
+	cpus_read_lock();
+	on_each_cpu(ka_mag_drain_ipi, &d, 1);
 	for_each_possible_cpu(cpu)
-		ka_mag_drain_cpu(cache, cpu);
+		if (!cpu_online(cpu))
+			ka_mag_drain_offline(cache, cpu);
+	cpus_read_unlock();
 
 	spin_lock_irqsave(&cache->lock, flags);
-	list_splice_init(&cache->depot_full, &full);
+	list_splice_tail_init(&cache->depot_full, &d.mags);
 	list_splice_init(&cache->depot_empty, &empty);
 	cache->depot_nr_full = 0;
 	cache->depot_nr_empty = 0;
 	spin_unlock_irqrestore(&cache->lock, flags);
 
-	list_for_each_entry_safe(mag, tmp, &full, link) {
-		list_del(&mag->link);
-		ka_mag_flush(cache, mag);
-		ka_mag_delete(cache, mag);
-	}
-	list_for_each_entry_safe(mag, tmp, &empty, link) {
-		list_del(&mag->link);
-		ka_mag_delete(cache, mag);
-	}
+	ka_mag_delete_list(cache, &d.mags);
+	ka_mag_delete_list(cache, &empty);
+}
+
+/* What ka_mag_count() gives the CPUs it interrupts. */
+struct ka_mag_census {
+	struct ka_cache *cache;
+	atomic_long_t rounds;
+};
+
+/* On each online CPU, interrupts off: count this CPU's rounds. */
+static void ka_mag_count_ipi(void *arg)
+{
+	struct ka_mag_census *c = arg;
+	struct ka_cache_cpu *cc;
+	unsigned long n = 0;
+
+	local_lock(&c->cache->cpu->lock);
+	cc = this_cpu_ptr(c->cache->cpu);
+	if (cc->loaded)
+		n += cc->loaded->rounds;
+	if (cc->previous)
+		n += cc->previous->rounds;
+	local_unlock(&c->cache->cpu->lock);
+	atomic_long_add(n, &c->rounds);
 }
 
 /**
  * ka_mag_count() - count the objects held in CPU magazines.
  * @cache: the cache.
- * @info: ->cpu_cached is incremented by the rounds of every CPU's loaded
- *	and previous magazines.
+ * @info: ->cpu_cached is incremented by the rounds of every online CPU's
+ *	loaded and previous magazines.
  *
- * Context: Any context; no slab-layer lock held.
+ * Each CPU counts its own slot in an IPI.  A CPU that is not online holds
+ * nothing once its CPU-dead callback has run; in the moment between its
+ * death and the callback its rounds are not counted.
+ *
+ * Context: Interrupts on, not in interrupt context (IPIs to every online
+ * CPU); no slab-layer spinlock held.
  */
 void ka_mag_count(struct ka_cache *cache, struct ka_cache_info *info)
 {
-	unsigned long flags;
-	int cpu;
+	struct ka_mag_census c = { .cache = cache };
 
 	if (!cache->mag_size)
 		return;
-	for_each_possible_cpu(cpu) {
-		struct ka_cache_cpu *cc = per_cpu_ptr(cache->cpu, cpu);
-
-		spin_lock_irqsave(&cc->lock, flags);
-		if (cc->loaded)
-			info->cpu_cached += cc->loaded->rounds;
-		if (cc->previous)
-			info->cpu_cached += cc->previous->rounds;
-		spin_unlock_irqrestore(&cc->lock, flags);
-	}
+	atomic_long_set(&c.rounds, 0);
+	on_each_cpu(ka_mag_count_ipi, &c, 1);
+	info->cpu_cached += atomic_long_read(&c.rounds);
 }
 
 /* === CPU hotplug === */
@@ -494,7 +822,7 @@ static int ka_mag_cpu_dead(unsigned int cpu)
 	mutex_lock(&ka_slab_mutex);
 	list_for_each_entry(cache, &ka_slab_caches, list)
 		if (cache->mag_size)
-			ka_mag_drain_cpu(cache, cpu);
+			ka_mag_drain_offline(cache, cpu);
 	mutex_unlock(&ka_slab_mutex);
 	return 0;
 }

@@ -145,6 +145,16 @@ unsigned long ka_cache_stat(struct ka_cache *cache, enum ka_stat_item item)
 	unsigned long sum = 0;
 	int cpu;
 
+	/* Hits and misses are the fast and slow paths, not counted twice. */
+	if (item == KA_MAGAZINE_HIT || item == KA_MAGAZINE_MISS) {
+		if (!cache->mag_size)
+			return 0;
+		if (item == KA_MAGAZINE_HIT)
+			return ka_cache_stat(cache, KA_ALLOC_FASTPATH) +
+			       ka_cache_stat(cache, KA_FREE_FASTPATH);
+		return ka_cache_stat(cache, KA_ALLOC_SLOWPATH) +
+		       ka_cache_stat(cache, KA_FREE_SLOWPATH);
+	}
 	for_each_possible_cpu(cpu)
 		sum += READ_ONCE(per_cpu_ptr(cache->cpu, cpu)->stat[item]);
 	return sum;
@@ -157,6 +167,8 @@ EXPORT_SYMBOL_IF_KUNIT(ka_cache_stat);
  * @item: the counter.
  *
  * Increments racing with the reset may be lost, as with SLUB's counters.
+ * Clearing magazine_hit (magazine_miss) clears the fast (slow) path
+ * counters it is the sum of.
  *
  * Context: Any context.
  */
@@ -164,6 +176,15 @@ void ka_cache_stat_clear(struct ka_cache *cache, enum ka_stat_item item)
 {
 	int cpu;
 
+	if (item == KA_MAGAZINE_HIT || item == KA_MAGAZINE_MISS) {
+		bool hit = item == KA_MAGAZINE_HIT;
+
+		ka_cache_stat_clear(cache, hit ? KA_ALLOC_FASTPATH :
+						 KA_ALLOC_SLOWPATH);
+		ka_cache_stat_clear(cache, hit ? KA_FREE_FASTPATH :
+						 KA_FREE_SLOWPATH);
+		return;
+	}
 	for_each_possible_cpu(cpu)
 		WRITE_ONCE(per_cpu_ptr(cache->cpu, cpu)->stat[item], 0);
 }
@@ -903,13 +924,16 @@ static int ka_cache_setup(struct ka_cache *cache,
 		return ret;
 	cache->mag_size = ka_cache_mag_size(cache);
 	cache->depot_max = 2 * num_possible_cpus() + 2;
+	if (cache->mag_size)
+		cache->depot_max = max(cache->depot_max, KA_DEPOT_BYTES /
+				       (cache->mag_size * cache->size));
 	cache->fp_random = get_random_long();
 
 	cache->cpu = alloc_percpu(struct ka_cache_cpu);
 	if (!cache->cpu)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu)
-		spin_lock_init(&per_cpu_ptr(cache->cpu, cpu)->lock);
+		local_lock_init(&per_cpu_ptr(cache->cpu, cpu)->lock);
 
 	if (cache->flags & KA_CACHE_FREELIST_RANDOM) {
 		ret = ka_cache_init_random(cache);
@@ -1150,8 +1174,9 @@ EXPORT_SYMBOL_GPL(karena_cache_destroy);
  * Flushes every CPU's magazines and the depot into the slabs, then
  * releases every empty slab.  The counterpart of kmem_cache_shrink().
  *
- * Context: Process context if the cache has a sleeping slab_release hook,
- * else any context the buddy layer allows.
+ * Context: Process context if the cache has magazines (every CPU is asked
+ * to hand its magazines over, ka_mag_drain_all()) or a sleeping
+ * slab_release hook, else any context the buddy layer allows.
  * Return: the number of slabs given back.
  */
 int karena_cache_shrink(struct ka_cache *cache)
@@ -1171,6 +1196,69 @@ EXPORT_SYMBOL_GPL(karena_cache_shrink);
 /* === Allocation and free === */
 
 /**
+ * ka_cache_alloc_slow() - allocate an object past the inline fast path.
+ * @cache: the cache.
+ * @caller: return address recorded by owner tracking.
+ *
+ * For ka_cache_alloc_inline() (slab.h) when the CPU's loaded magazine is
+ * empty, or the cache has none: the rest of the magazine layer, or the
+ * slab lists.  Counts the failure if nothing could be had.
+ *
+ * Context: Any context the buddy layer allows (it never sleeps).
+ * Return: the object (not zeroed), or NULL.
+ */
+void *ka_cache_alloc_slow(struct ka_cache *cache, unsigned long caller)
+{
+	void *obj = NULL;
+
+	if (cache->mag_size) {
+		obj = ka_mag_alloc(cache, caller);
+	} else {
+		ka_stat_inc(cache, KA_ALLOC_SLOWPATH);
+		ka_slab_alloc_objs(cache, &obj, 1, caller);
+	}
+	if (unlikely(!obj))
+		ka_stat_inc(cache, KA_ALLOC_FAILED);
+	return obj;
+}
+
+/**
+ * ka_cache_alloc_injected() - count an allocation failed by fail_slab.
+ * @cache: the cache.
+ *
+ * Context: Any context.
+ * Return: NULL.
+ */
+void *ka_cache_alloc_injected(struct ka_cache *cache)
+{
+	ka_stat_inc(cache, KA_ALLOC_INJECTED);
+	ka_stat_inc(cache, KA_ALLOC_FAILED);
+	return NULL;
+}
+
+/**
+ * ka_cache_free_slow() - free an object past the inline fast path.
+ * @cache: the cache the object came from.
+ * @obj: the object, not NULL.
+ * @caller: return address recorded by owner tracking.
+ *
+ * For ka_cache_free_inline() (slab.h) when the CPU's loaded magazine is
+ * full, or the cache has none.
+ *
+ * Context: Any context the buddy layer allows.
+ */
+void ka_cache_free_slow(struct ka_cache *cache, void *obj,
+			unsigned long caller)
+{
+	if (cache->mag_size) {
+		ka_mag_free(cache, obj, caller);
+		return;
+	}
+	ka_stat_inc(cache, KA_FREE_SLOWPATH);
+	ka_slab_free_objs(cache, &obj, 1, caller);
+}
+
+/**
  * ka_cache_alloc_caller() - allocate an object, naming the caller.
  * @cache: the cache.
  * @gfp: only __GFP_ZERO is used (karena never sleeps or reclaims).
@@ -1182,27 +1270,7 @@ EXPORT_SYMBOL_GPL(karena_cache_shrink);
 void *ka_cache_alloc_caller(struct ka_cache *cache, gfp_t gfp,
 			    unsigned long caller)
 {
-	void *obj = NULL;
-
-	if (unlikely(ka_should_fail_slab(cache))) {
-		ka_stat_inc(cache, KA_ALLOC_INJECTED);
-		goto fail;
-	}
-	if (cache->mag_size) {
-		obj = ka_mag_alloc(cache, caller);
-	} else {
-		ka_stat_inc(cache, KA_ALLOC_SLOWPATH);
-		ka_slab_alloc_objs(cache, &obj, 1, caller);
-	}
-	if (unlikely(!obj))
-		goto fail;
-	if (gfp & __GFP_ZERO)
-		memset(obj, 0, cache->object_size);
-	return obj;
-
-fail:
-	ka_stat_inc(cache, KA_ALLOC_FAILED);
-	return NULL;
+	return ka_cache_alloc_inline(cache, gfp, caller);
 }
 
 /**
@@ -1216,14 +1284,7 @@ fail:
 void ka_cache_free_caller(struct ka_cache *cache, void *obj,
 			  unsigned long caller)
 {
-	if (unlikely(!obj))
-		return;
-	if (cache->mag_size) {
-		ka_mag_free(cache, obj, caller);
-		return;
-	}
-	ka_stat_inc(cache, KA_FREE_SLOWPATH);
-	ka_slab_free_objs(cache, &obj, 1, caller);
+	ka_cache_free_inline(cache, obj, caller);
 }
 
 /**
@@ -1243,7 +1304,7 @@ void ka_cache_free_caller(struct ka_cache *cache, void *obj,
  */
 void *karena_cache_alloc(struct ka_cache *cache, gfp_t gfp)
 {
-	return ka_cache_alloc_caller(cache, gfp, _RET_IP_);
+	return ka_cache_alloc_inline(cache, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(karena_cache_alloc);
 
@@ -1262,7 +1323,7 @@ EXPORT_SYMBOL_GPL(karena_cache_alloc);
  */
 void karena_cache_free(struct ka_cache *cache, void *obj)
 {
-	ka_cache_free_caller(cache, obj, _RET_IP_);
+	ka_cache_free_inline(cache, obj, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(karena_cache_free);
 
@@ -1344,8 +1405,10 @@ EXPORT_SYMBOL_GPL(karena_cache_alloc_bulk);
  * @nr: number of objects.
  * @objs: the objects; NULL entries are skipped.
  *
- * Each object is checked as by karena_cache_free(); on caches without
- * magazines the slab lock is taken once for the whole array.
+ * Each object is checked as by karena_cache_free().  On caches with
+ * magazines the objects fill this CPU's magazines in one interrupts-off
+ * section, whole magazines going to the depot; on the others the slab
+ * lock is taken once for the whole array.
  *
  * Context: As karena_cache_alloc().
  */
@@ -1356,9 +1419,9 @@ void karena_cache_free_bulk(struct ka_cache *cache, size_t nr, void **objs)
 	size_t i;
 
 	if (cache->mag_size) {
-		for (i = 0; i < nr; i++)
-			if (objs[i])
-				ka_mag_free(cache, objs[i], _RET_IP_);
+		for (i = 0; i < nr; i += UINT_MAX)
+			ka_mag_free_bulk(cache, min_t(size_t, nr - i, UINT_MAX),
+					 objs + i, _RET_IP_);
 		return;
 	}
 	spin_lock_irqsave(&cache->lock, flags);
@@ -1507,11 +1570,12 @@ EXPORT_SYMBOL_IF_KUNIT(ka_addr_cache);
  * @cache: the cache.
  * @info: filled in.
  *
- * Each CPU's magazines are counted under their lock, then the slab lists
- * and the depot under cache->lock; with concurrent users the result is
- * approximate, on an idle cache it is exact.
+ * Each CPU counts its own magazines (an IPI, ka_mag_count()), then the
+ * slab lists and the depot are read under cache->lock; with concurrent
+ * users the result is approximate, on an idle cache it is exact.
  *
- * Context: Any context.
+ * Context: Interrupts on, not in interrupt context, if the cache has
+ * magazines; else any context.
  */
 void ka_cache_get_info(struct ka_cache *cache, struct ka_cache_info *info)
 {

@@ -29,7 +29,8 @@
  *             report about its own objects.
  *
  * Lock order: see internal.h.  Within the slab layer:
- *   ka_slab_mutex -> ka_cache_cpu.lock -> ka_cache.lock -> arena locks.
+ *   ka_slab_mutex -> ka_cache_cpu.lock (a local lock: interrupts off on
+ *   the owning CPU) -> ka_cache.lock -> arena locks.
  * No slab-layer spinlock is ever held while the buddy layer is called or
  * a ka_cache_ops hook runs.
  */
@@ -38,10 +39,12 @@
 
 #include <linux/fault-inject.h>
 #include <linux/list.h>
+#include <linux/local_lock.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/reciprocal_div.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #ifdef CONFIG_KUNIT
 #include <kunit/test.h>
@@ -66,6 +69,12 @@
 #define KA_ONSLAB_MAX_SIZE	(PAGE_SIZE / 8)
 /* Largest number of rounds of a magazine. */
 #define KA_MAG_MAX_ROUNDS	30
+/*
+ * Bytes of free objects a depot may hold in full magazines (at least
+ * 2 * CPUs + 2 magazines): enough for bursts of about a thousand objects
+ * of 256 bytes without going back to the slab lists.
+ */
+#define KA_DEPOT_BYTES		(256 * 1024)
 /* Empty slabs a cache keeps on its free list before releasing more. */
 #define KA_CACHE_FREE_KEEP	2
 
@@ -112,8 +121,11 @@
  * @KA_ALLOC_REFILL: magazine filled from the slab lists in one batch.
  * @KA_ALLOC_FAILED: allocation that returned nothing.
  * @KA_ALLOC_INJECTED: of those, failures injected through fail_slab.
- * @KA_MAGAZINE_HIT: allocation or free served by a CPU's magazines.
- * @KA_MAGAZINE_MISS: allocation or free that went past them.
+ * @KA_MAGAZINE_HIT: allocation or free served by a CPU's magazines; not
+ *	counted itself: ka_cache_stat() sums the fast paths of a cache with
+ *	magazines.
+ * @KA_MAGAZINE_MISS: allocation or free that went past them; the slow
+ *	paths of a cache with magazines, summed the same way.
  * @KA_DEPOT_GET_FULL: full magazine taken from the depot.
  * @KA_DEPOT_PUT_FULL: full magazine given to the depot.
  * @KA_DEPOT_GET_EMPTY: empty magazine taken from the depot.
@@ -239,16 +251,17 @@ struct ka_magazine {
 
 /**
  * struct ka_cache_cpu - one CPU's state of one cache.
- * @lock: protects @loaded and @previous.  Taken with interrupts off by any
- *	task that picked this CPU's slot (raw_cpu_ptr(): a task that migrates
- *	after picking still holds a consistent slot, just a remote one), and
- *	by shrink, validate, destroy and the CPU-dead callback from any CPU.
+ * @lock: the slot section: local_lock_irqsave() by the owning CPU, which
+ *	alone uses @loaded and @previous while it is online (interrupts off;
+ *	no spinlock, no atomic).  Other CPUs reach a slot only through the
+ *	owner (an IPI, magazine.c) or, for a CPU that is not online, under
+ *	cache->lock.
  * @loaded: magazine objects are popped from and pushed to; may be NULL.
  * @previous: the magazine loaded before; always NULL, full or empty.
  * @stat: event counters, updated with this_cpu_inc() (no lock).
  */
 struct ka_cache_cpu {
-	spinlock_t lock;	/* see above */
+	local_lock_t lock;	/* see above */
 	struct ka_magazine *loaded;
 	struct ka_magazine *previous;
 	unsigned long stat[KA_NR_STATS];
@@ -301,7 +314,7 @@ struct ka_cache_ops {
  * @colour_align: colour step in bytes.
  * @colours: number of colours (distinct first-object offsets).
  * @mag_size: rounds per magazine; 0 if the cache has no magazines.
- * @depot_max: most full magazines the depot keeps.
+ * @depot_max: most full (and most empty) magazines the depot keeps.
  * @reciprocal_size: for index = offset / @size.
  * @fp_random: obfuscation key of the in-object free pointers.
  * @random_seq: KA_CACHE_FREELIST_RANDOM: a random permutation of
@@ -429,6 +442,10 @@ void *ka_cache_alloc_caller(struct ka_cache *cache, gfp_t gfp,
 			    unsigned long caller);
 void ka_cache_free_caller(struct ka_cache *cache, void *obj,
 			  unsigned long caller);
+void *ka_cache_alloc_slow(struct ka_cache *cache, unsigned long caller);
+void *ka_cache_alloc_injected(struct ka_cache *cache);
+void ka_cache_free_slow(struct ka_cache *cache, void *obj,
+			unsigned long caller);
 unsigned int ka_cache_alloc_some(struct ka_cache *cache, gfp_t gfp,
 				 unsigned int nr, void **objs);
 int ka_cache_free_checked(struct ka_cache *cache, void *obj);
@@ -471,7 +488,8 @@ void *ka_mag_alloc(struct ka_cache *cache, unsigned long caller);
 void ka_mag_free(struct ka_cache *cache, void *obj, unsigned long caller);
 unsigned int ka_mag_alloc_bulk(struct ka_cache *cache, unsigned int nr,
 			       void **objs);
-void ka_mag_drain_cpu(struct ka_cache *cache, unsigned int cpu);
+void ka_mag_free_bulk(struct ka_cache *cache, unsigned int nr, void **objs,
+		      unsigned long caller);
 void ka_mag_drain_all(struct ka_cache *cache);
 void ka_mag_count(struct ka_cache *cache, struct ka_cache_info *info);
 
@@ -668,5 +686,83 @@ static inline bool ka_fail_slab_set(int times)
 	return false;
 }
 #endif
+
+/* === Fast paths, inline into the exported calls and kmalloc === */
+
+/*
+ * Pop from this CPU's loaded magazine in the slot section (magazine.c);
+ * NULL if it is empty or absent, and ka_cache_alloc_slow() does the rest.
+ */
+static __always_inline void *ka_mag_alloc_fast(struct ka_cache *cache)
+{
+	struct ka_cache_cpu *cc;
+	struct ka_magazine *mag;
+	unsigned long flags;
+	void *obj = NULL;
+
+	local_lock_irqsave(&cache->cpu->lock, flags);
+	cc = this_cpu_ptr(cache->cpu);
+	mag = cc->loaded;
+	if (likely(mag && mag->rounds)) {
+		obj = mag->objs[--mag->rounds];
+		ka_stat_inc(cache, KA_ALLOC_FASTPATH);
+	}
+	local_unlock_irqrestore(&cache->cpu->lock, flags);
+	return obj;
+}
+
+/* Push on this CPU's loaded magazine; false if it is full or absent. */
+static __always_inline bool ka_mag_free_fast(struct ka_cache *cache,
+					     void *obj)
+{
+	struct ka_cache_cpu *cc;
+	struct ka_magazine *mag;
+	unsigned long flags;
+	bool done = false;
+
+	local_lock_irqsave(&cache->cpu->lock, flags);
+	cc = this_cpu_ptr(cache->cpu);
+	mag = cc->loaded;
+	if (likely(mag && mag->rounds < cache->mag_size)) {
+		mag->objs[mag->rounds++] = obj;
+		ka_stat_inc(cache, KA_FREE_FASTPATH);
+		done = true;
+	}
+	local_unlock_irqrestore(&cache->cpu->lock, flags);
+	return done;
+}
+
+/* ka_cache_alloc_caller(), inline: fail_slab, the magazine, the rest. */
+static __always_inline void *ka_cache_alloc_inline(struct ka_cache *cache,
+						   gfp_t gfp,
+						   unsigned long caller)
+{
+	void *obj = NULL;
+
+	if (unlikely(ka_should_fail_slab(cache)))
+		return ka_cache_alloc_injected(cache);
+	if (likely(cache->mag_size))
+		obj = ka_mag_alloc_fast(cache);
+	if (unlikely(!obj)) {
+		obj = ka_cache_alloc_slow(cache, caller);
+		if (!obj)
+			return NULL;
+	}
+	if (unlikely(gfp & __GFP_ZERO))
+		memset(obj, 0, cache->object_size);
+	return obj;
+}
+
+/* ka_cache_free_caller(), inline. */
+static __always_inline void ka_cache_free_inline(struct ka_cache *cache,
+						 void *obj,
+						 unsigned long caller)
+{
+	if (unlikely(!obj))
+		return;
+	if (likely(cache->mag_size) && ka_mag_free_fast(cache, obj))
+		return;
+	ka_cache_free_slow(cache, obj, caller);
+}
 
 #endif /* KARENA_SLAB_H */

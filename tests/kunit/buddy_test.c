@@ -773,6 +773,33 @@ static void validate_detects_corruption(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, 1), 0);
 }
 
+/* The constant-time lookup finds every page of every chunk, and no other. */
+static void buddy_desc_lookup_every_chunk_page(struct kunit *test)
+{
+	struct ka_arena *arena = kt_arena(test, 8, 3);
+	unsigned long n = 1UL << arena->max_order, i;
+	struct ka_chunk *c;
+	unsigned int k;
+
+	KUNIT_EXPECT_NOT_NULL(test, arena->chunk_map);
+	for (k = 0; k < arena->nr_chunks; k++) {
+		c = &arena->chunks[k];
+		for (i = 0; i < n; i++)
+			KUNIT_EXPECT_PTR_EQ(test, ka_page_desc(arena, c->page + i),
+					    c->desc + i);
+		KUNIT_EXPECT_PTR_EQ(test,
+				    ka_virt_desc(arena, page_address(c->page) +
+						 PAGE_SIZE * n - 1),
+				    c->desc + n - 1);
+		/* The neighbours are outside unless another chunk is there. */
+		if (!k || arena->chunks[k - 1].pfn + n != c->pfn)
+			KUNIT_EXPECT_NULL(test, ka_page_desc(arena, c->page - 1));
+		if (k == arena->nr_chunks - 1 ||
+		    arena->chunks[k + 1].pfn != c->pfn + n)
+			KUNIT_EXPECT_NULL(test, ka_page_desc(arena, c->page + n));
+	}
+}
+
 /* Two free buddies of the same order left unmerged are found. */
 static void validate_detects_unmerged_buddies(struct kunit *test)
 {
@@ -1038,6 +1065,7 @@ static void buddy_concurrent_use_stays_consistent(struct kunit *test)
 
 static struct kunit_case karena_buddy_cases[] = {
 	KUNIT_CASE(buddy_arena_starts_whole),
+	KUNIT_CASE(buddy_desc_lookup_every_chunk_page),
 	KUNIT_CASE(buddy_create_rejects_bad_arguments),
 	KUNIT_CASE(buddy_create_gives_back_on_shortfall),
 	KUNIT_CASE(buddy_alloc_rejects_bad_arguments),

@@ -662,6 +662,37 @@ static void kt_fill_cpu(struct work_struct *work)
 		karena_cache_free(w->cache, objs[i]);
 }
 
+static void magazine_remote_cpu_drained_by_shrink(struct kunit *test)
+{
+	struct ka_cache *cache = kt_cache(test, "kt-remote", 64, 0);
+	struct kt_cpu_work w = { .cache = cache };
+	struct ka_cache_cpu *cc;
+	unsigned int cpu;
+
+	cpus_read_lock();
+	cpu = cpumask_last(cpu_online_mask);
+	cpus_read_unlock();
+	cc = per_cpu_ptr(cache->cpu, cpu);
+
+	INIT_WORK_ONSTACK(&w.work, kt_fill_cpu);
+	schedule_work_on(cpu, &w.work);
+	flush_work(&w.work);
+	destroy_work_on_stack(&w.work);
+	KUNIT_ASSERT_TRUE(test, w.ok);
+	KUNIT_EXPECT_GT(test, kt_info(cache).cpu_cached, 0UL);
+	KUNIT_EXPECT_EQ(test, kt_info(cache).objects, 0UL);
+
+	/* The owner hands its magazines over; this thread flushes them. */
+	KUNIT_EXPECT_GT(test, karena_cache_shrink(cache), 0);
+	KUNIT_EXPECT_NULL(test, READ_ONCE(cc->loaded));
+	KUNIT_EXPECT_NULL(test, READ_ONCE(cc->previous));
+	KUNIT_EXPECT_EQ(test, kt_info(cache).cached, 0UL);
+	KUNIT_EXPECT_GE(test, kt_stat(cache, KA_CPU_DRAIN), 1UL);
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_MAGAZINE_ALLOC),
+			kt_stat(cache, KA_MAGAZINE_FREE));
+	KUNIT_EXPECT_EQ(test, kt_info(cache).slabs[KA_SLAB_FREE], 0UL);
+}
+
 static void magazine_drained_when_cpu_goes_offline(struct kunit *test)
 {
 	struct ka_cache *cache = kt_cache(test, "kt-hotplug", 64, 0);
@@ -1109,6 +1140,17 @@ static void kmalloc_boundary_sizes(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ka_cache_validate(set->caches[i]), 0);
 }
 
+static void kmalloc_class_of_every_size(struct kunit *test)
+{
+	struct ka_kmalloc_set *set = kt_kmalloc_set(test, 0);
+	size_t size;
+
+	/* The lookup table agrees with a scan of the classes everywhere. */
+	for (size = 1; size <= KA_KMALLOC_MAX_CACHE; size++)
+		KUNIT_EXPECT_EQ(test, ka_kmalloc_roundup(set, size),
+				kt_expected_size(size));
+}
+
 static void kmalloc_large_goes_to_buddy(struct kunit *test)
 {
 	struct kt_fixture *kt = test->priv;
@@ -1251,6 +1293,113 @@ static void kmalloc_public_api(struct kunit *test)
 }
 
 /* === Bulk, failures === */
+
+/* Every allocation and free counted once, as a fast or a slow path. */
+static void kt_expect_counted(struct kunit *test, struct ka_cache *cache,
+			      unsigned long allocs, unsigned long frees)
+{
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_ALLOC_FASTPATH) +
+			kt_stat(cache, KA_ALLOC_SLOWPATH), allocs);
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_FREE_FASTPATH) +
+			kt_stat(cache, KA_FREE_SLOWPATH), frees);
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_MAGAZINE_HIT) +
+			kt_stat(cache, KA_MAGAZINE_MISS), allocs + frees);
+}
+
+static void bulk_crosses_magazine_boundaries(struct kunit *test)
+{
+	struct ka_cache *cache = kt_cache(test, "kt-bulk-mag", 64, 0);
+	unsigned int m = cache->mag_size, n = 3 * m + 7, i, j, nulls = 0;
+	void **objs = kt_array(test, n), **copy = kt_array(test, n + n / 11 + 1);
+	unsigned long slabs, allocs = 0, frees = 0;
+	struct ka_cache_info info;
+
+	KUNIT_ASSERT_GT(test, m, 2U);
+	migrate_disable();
+	/* Nothing cached: the magazines give nothing, the slabs the rest. */
+	KUNIT_EXPECT_EQ(test, karena_cache_alloc_bulk(cache, 0, n, objs),
+			(int)n);
+	allocs += n;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_PTR_NE(test, objs[i], objs[j]);
+	KUNIT_EXPECT_EQ(test, kt_info(cache).objects, (unsigned long)n);
+
+	/* Free with NULL holes: the magazines fill, whole ones to the depot. */
+	for (i = 0, j = 0; i < n; i++) {
+		if (!(i % 11)) {
+			copy[j++] = NULL;
+			nulls++;
+		}
+		copy[j++] = objs[i];
+	}
+	karena_cache_free_bulk(cache, j, copy);
+	frees += n;
+	info = kt_info(cache);
+	KUNIT_EXPECT_EQ(test, info.objects, 0UL);
+	KUNIT_EXPECT_EQ(test, info.cached, (unsigned long)n);
+	KUNIT_EXPECT_GE(test, info.depot_full, 1UL);
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_MAGAZINE_FLUSH), 0UL);
+	kt_expect_counted(test, cache, allocs, frees);
+
+	/* Again, a partial magazine on the CPU first: no new slab. */
+	slabs = kt_stat(cache, KA_ALLOC_SLAB);
+	objs[0] = karena_cache_alloc(cache, 0);
+	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
+	allocs++;
+	KUNIT_EXPECT_EQ(test, karena_cache_alloc_bulk(cache, 0, n - 1,
+						      objs + 1), (int)n - 1);
+	allocs += n - 1;
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_ALLOC_SLAB), slabs);
+	KUNIT_EXPECT_EQ(test, kt_info(cache).cached, 0UL);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_PTR_NE(test, objs[i], objs[j]);
+
+	/* Bulk calls of odd sizes mixed with single ones. */
+	for (i = 0; i + m + 1 <= n; i += m + 1) {
+		karena_cache_free_bulk(cache, m + 1, objs + i);
+		frees += m + 1;
+		karena_cache_free(cache, objs[n - 1]);
+		objs[n - 1] = karena_cache_alloc(cache, 0);
+		KUNIT_ASSERT_NOT_NULL(test, objs[n - 1]);
+		frees++;
+		allocs++;
+		KUNIT_EXPECT_EQ(test, karena_cache_alloc_bulk(cache, 0, m + 1,
+							      objs + i),
+				(int)m + 1);
+		allocs += m + 1;
+	}
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, kt_info(cache).objects, (unsigned long)n);
+	kt_expect_counted(test, cache, allocs, frees);
+	karena_cache_free_bulk(cache, n, objs);
+	KUNIT_EXPECT_EQ(test, kt_info(cache).objects, 0UL);
+	KUNIT_EXPECT_EQ(test, ka_cache_validate(cache), 0);
+}
+
+static void bulk_free_beyond_depot_goes_to_slabs(struct kunit *test)
+{
+	struct ka_cache *cache = kt_cache(test, "kt-bulk-deep", 1024, 0);
+	unsigned int n = (cache->depot_max + 4) * cache->mag_size;
+	void **objs = kt_array(test, n);
+	struct ka_cache_info info;
+
+	KUNIT_ASSERT_GT(test, cache->mag_size, 0U);
+	migrate_disable();
+	KUNIT_EXPECT_EQ(test, karena_cache_alloc_bulk(cache, 0, n, objs),
+			(int)n);
+	karena_cache_free_bulk(cache, n, objs);
+	migrate_enable();
+	info = kt_info(cache);
+	KUNIT_EXPECT_EQ(test, info.objects, 0UL);
+	KUNIT_EXPECT_LE(test, info.depot_full, (unsigned long)cache->depot_max);
+	KUNIT_EXPECT_GT(test, kt_stat(cache, KA_MAGAZINE_FLUSH), 0UL);
+	kt_expect_counted(test, cache, n, n);
+	KUNIT_EXPECT_EQ(test, ka_cache_validate(cache), 0);
+	KUNIT_EXPECT_EQ(test, kt_stat(cache, KA_MAGAZINE_ALLOC),
+			kt_stat(cache, KA_MAGAZINE_FREE));
+}
 
 static void bulk_alloc_all_or_nothing(struct kunit *test)
 {
@@ -1648,6 +1797,7 @@ static struct kunit_case karena_slab_cases[] = {
 	KUNIT_CASE(magazine_depot_trades_full_and_empty),
 	KUNIT_CASE(magazine_depot_limit_flushes_to_slabs),
 	KUNIT_CASE(shrink_returns_slabs_to_buddy),
+	KUNIT_CASE(magazine_remote_cpu_drained_by_shrink),
 	KUNIT_CASE(magazine_drained_when_cpu_goes_offline),
 	KUNIT_CASE(debug_double_free_reported),
 	KUNIT_CASE(debug_double_free_in_magazine_caught_at_flush),
@@ -1663,10 +1813,13 @@ static struct kunit_case karena_slab_cases[] = {
 	KUNIT_CASE_PARAM(owner_tracking_records_alloc_and_free,
 			 kt_track_flags_gen_params),
 	KUNIT_CASE_PARAM(kmalloc_boundary_sizes, kt_class_gen_params),
+	KUNIT_CASE(kmalloc_class_of_every_size),
 	KUNIT_CASE(kmalloc_large_goes_to_buddy),
 	KUNIT_CASE(krealloc_keeps_contents),
 	KUNIT_CASE(kmalloc_zero_and_null),
 	KUNIT_CASE(kmalloc_public_api),
+	KUNIT_CASE(bulk_crosses_magazine_boundaries),
+	KUNIT_CASE(bulk_free_beyond_depot_goes_to_slabs),
 	KUNIT_CASE(bulk_alloc_all_or_nothing),
 	KUNIT_CASE(injected_failures_fail_cleanly),
 	KUNIT_CASE(user_cache_pages_zeroed_marked_hooked),
