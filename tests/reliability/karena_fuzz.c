@@ -520,8 +520,9 @@ static int fz_ioctl(struct fz_worker *w, int fd, unsigned long cmd, void *s,
 		 (unsigned int)_IOC_NR(cmd), usize, fz_place_name[where], ret,
 		 ret ? strerror(*err) : "ok");
 	*back = NULL;
+	/* The kernel writes back at most the first @size bytes. */
 	if (p >= (void *)w->buf && p < (void *)(w->buf + fz_page) &&
-	    usize <= fz_page - ((char *)p - w->buf))
+	    (usize < size ? usize : size) <= fz_page - ((char *)p - w->buf))
 		*back = p;
 	if (usize_out)
 		*usize_out = usize;
@@ -1421,9 +1422,9 @@ static void fz_shared_touch(struct fz_worker *w)
 		__atomic_fetch_add(&fz->sigbus, 1, __ATOMIC_RELAXED);
 	else if (sig == SIGSEGV && (m->prot & PROT_READ))
 		fz_violation(w, "SIGSEGV touching a readable window mapping");
-	else if (!sig && !(m->prot & PROT_READ))
-		fz_violation(w, "read through a PROT_%s window mapping worked",
-			     m->prot ? "WRITE" : "NONE");
+	else if (!sig && m->prot == PROT_NONE)
+		/* (x86 cannot map write-only: PROT_WRITE reads too) */
+		fz_violation(w, "read through a PROT_NONE window mapping worked");
 }
 
 /*
