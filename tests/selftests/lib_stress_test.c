@@ -288,4 +288,58 @@ TEST_F_TIMEOUT(stress, fork_while_threads_allocate, 300)
 		pthread_join(th[i], NULL);
 }
 
+static void *first_malloc(void *arg)
+{
+	ka_free(ka_malloc(16));
+	return arg;
+}
+
+/*
+ * This program exec'd with LT_FORK_DURING_INIT set: one thread makes the
+ * library's first call while the main thread forks; the child must be
+ * able to allocate (it hung on the library's init lock when the fork
+ * came in the middle of its initialisation).  Runs before main(), so
+ * that nothing has called the library yet.
+ */
+static void __attribute__((constructor)) fork_during_init(void)
+{
+	pthread_t t;
+	int status;
+	pid_t pid;
+
+	if (!getenv("LT_FORK_DURING_INIT"))
+		return;
+	pthread_create(&t, NULL, first_malloc, NULL);
+	pid = fork();
+	if (!pid) {
+		alarm(20);
+		ka_free(ka_malloc(16));
+		_exit(0);
+	}
+	pthread_join(t, NULL);
+	waitpid(pid, &status, 0);
+	_exit(WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : 1);
+}
+
+TEST_F_TIMEOUT(stress, fork_during_first_call, 600)
+{
+	int i, status, bad = 0;
+	pid_t pid;
+
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
+	for (i = 0; i < 100; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			setenv("LT_FORK_DURING_INIT", "1", 1);
+			execl("/proc/self/exe", "lib_stress_test", (char *)NULL);
+			_exit(127);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		bad += !WIFEXITED(status) || WEXITSTATUS(status);
+	}
+	EXPECT_EQ(0, bad) TH_LOG("%d of 100 children hung or failed", bad);
+}
+
 TEST_HARNESS_MAIN

@@ -210,6 +210,37 @@ static void ka_atfork_child(void)
 	_ka_trace_atfork_child();
 }
 
+/*
+ * A fork while another thread is inside _ka_init() would leave the child
+ * with ka_init_lock held for ever (and _ka_init() half done).  These
+ * handlers, registered when the library is loaded (before any thread
+ * of the program can call in), make fork wait for _ka_init() instead.
+ * They are registered before _ka_init()'s own, so their prepare runs
+ * after that one's: _ka_init() takes no other lock after it registered
+ * its handlers, so the order cannot deadlock.  Priority 101: before the
+ * program's own constructors when the library is linked statically.
+ */
+static void ka_init_atfork_prepare(void)
+{
+	pthread_mutex_lock(&ka_init_lock);
+}
+
+static void ka_init_atfork_parent(void)
+{
+	pthread_mutex_unlock(&ka_init_lock);
+}
+
+static void ka_init_atfork_child(void)
+{
+	pthread_mutex_init(&ka_init_lock, NULL);
+}
+
+static void __attribute__((constructor(101))) ka_init_load(void)
+{
+	pthread_atfork(ka_init_atfork_prepare, ka_init_atfork_parent,
+		       ka_init_atfork_child);
+}
+
 /**
  * _ka_init() - read the environment and set up fork and thread handling.
  *

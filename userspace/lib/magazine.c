@@ -623,8 +623,10 @@ static void ka_thread_exit(void *arg)
  * threads running, registering waits for an RCU grace period, and a fork
  * meanwhile would leave the child with _ka_init()'s lock held.  A fork
  * child inherits the registration (it belongs to the address space).
+ * Priority 101: before the program's own constructors, which may
+ * allocate, when the library is linked statically.
  */
-static void __attribute__((constructor)) ka_mag_load(void)
+static void __attribute__((constructor(101))) ka_mag_load(void)
 {
 	ka_lockless = !_ka_prim_membarrier_register();
 }
