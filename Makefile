@@ -8,6 +8,7 @@
 #   make check           every test on both kernels (the CI command)
 #   make kunit           only the KUnit suites, on the debug kernel
 #   make selftests       only the kselftest programs, on KERNEL (debug)
+#   make soak            the reliability tests at full size (long)
 #   make lint            W=1 C=2, checkpatch --strict, kernel-doc
 #   make bench           karena against SLUB, alloc_pages and glibc, on the
 #                        stock kernel (not part of check)
@@ -28,7 +29,7 @@ export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 
 V ?= 0
 
-.PHONY: all modules userspace demo check kunit selftests lint vm-shell \
+.PHONY: all modules userspace demo check kunit selftests soak lint vm-shell \
 	kernel bench clean
 
 all: modules
@@ -55,6 +56,9 @@ kunit:
 
 selftests:
 	bash tests/vm/check.sh --only selftests --kernels $(KERNEL)
+
+soak:
+	bash tests/vm/soak.sh
 
 lint:
 	bash tests/lint.sh

@@ -121,6 +121,7 @@ if [ $hotplug -eq 1 ]; then
 	check cpu_hotplug_during_load "$([ "${n:-0}" -gt 0 ] || echo "CPU 1 never went offline")"
 	figure "hotplug_cycles=${n:-0}"
 fi
+watchdog_start 120
 check everything_back_after_load "$(all_back)"
 why=
 for f in $dbg/caches/*/validate; do
@@ -129,6 +130,7 @@ done
 errs=$(grep -h '^errors=' $dbg/caches/*/stats 2>/dev/null | grep -vc '^errors=0$')
 [ "$errs" = 0 ] || why="$why; $errs caches counted errors"
 check caches_validate_no_errors "$why"
+watchdog_stop
 rmmod_soon || not_ok rmmod_after_load "rmmod failed"
 figure "load_seconds=$seconds debugfs_read_rounds=${reads:-0} triggers=${trig:-0}"
 tap_end

@@ -31,13 +31,17 @@ trap cleanup EXIT
 unload || { echo "Bail out! karena is loaded and cannot be removed"; exit 1; }
 page_kb=$(($(getconf PAGESIZE) / 1024))
 
-# greedy UID N: start greedy client N as UID; print its page count.
+# greedy UID N: start greedy client N as UID; its page count (or why
+# not) in $got.  Not in $(...): its pid must reach gpids in this shell.
 greedy() {
 	rm -f "$tmp/ready$2"
 	as_user "$1" "$client" -g -r "$tmp/ready$2" >"$tmp/greedy$2" 2>&1 &
 	gpids+=($!)
-	wait_ready "$tmp/ready$2" $! || { echo "failed: $(cat "$tmp/greedy$2")"; return; }
-	sed -n 's/^greedy_pages=//p' "$tmp/greedy$2"
+	if wait_ready "$tmp/ready$2" $!; then
+		got=$(sed -n 's/^greedy_pages=//p' "$tmp/greedy$2")
+	else
+		got="failed: $(cat "$tmp/greedy$2")"
+	fi
 }
 stop_greedy() {
 	local p
@@ -48,8 +52,10 @@ stop_greedy() {
 # 1
 insmod "$ko" arena_mb=$arena_mb dev_mode=0666
 pages=$(sed -n 's/^pages=//p' $dbg/arena)
-g1=$(greedy 43001 1)
-g2=$(greedy 43001 2)
+greedy 43001 1
+g1=$got
+greedy 43001 2
+g2=$got
 # What the quotas allow, less what a client's cache and objects use.
 q1=$((pages / 2)) q2=$((pages / 4 * 3 - pages / 2))
 why=
@@ -66,7 +72,8 @@ rmmod_soon
 
 # 2
 insmod "$ko" arena_mb=$arena_mb client_max_mb=$arena_mb user_max_mb=$arena_mb dev_mode=0666
-g1=$(greedy 43001 1)
+greedy 43001 1
+g1=$got
 free_pages=$(sed -n 's/^free=//p' $dbg/arena)
 why=
 [[ "$g1" =~ ^[0-9]+$ ]] && [ "$g1" -ge $((pages * 9 / 10)) ] ||

@@ -101,7 +101,12 @@ validate_ok() {
 all_back() {
 	local after
 	after=$(clients_gone)
-	[ "$after" = "user=0 clients=0" ] || { echo "left behind: $after"; return; }
+	if [ "$after" != "user=0 clients=0" ]; then
+		echo "left behind: $after"
+		sed 's/^/#   /' $dbg/clients
+		ps -eo pid,user,stat,wchan:24,comm | grep -E 'karena|setpriv|STAT' | sed 's/^/#   /'
+		return
+	fi
 	validate_ok || echo "arena validation failed (see dmesg)"
 }
 
@@ -114,9 +119,27 @@ mem_free_kb() {
 	done </proc/meminfo
 }
 
-# Run a helper program as an unprivileged user (uid = gid = $1).
+# Run a helper program as an unprivileged user (uid = gid = $1), in
+# place of the current shell: only in $(...) or in the background, where
+# that shell is a subshell, so that $! is the program's own pid (a kill
+# of $! must reach the program, not a subshell waiting for it).
 as_user() {
 	local uid=$1
 	shift
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+	exec setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
 }
+
+# A watchdog for a step that may hang: after $1 seconds, dump the
+# blocked tasks and every CPU's backtrace to the kernel log (which the
+# console keeps), and say so on stdout.  Returns its pid for
+# watchdog_stop.
+watchdog_start() {
+	(
+		sleep "$1"
+		echo "# watchdog: still running after $1 s; blocked tasks and backtraces in the console log"
+		echo w >/proc/sysrq-trigger
+		echo l >/proc/sysrq-trigger
+	) &
+	watchdog_pid=$!
+}
+watchdog_stop() { kill "$watchdog_pid" 2>/dev/null; wait "$watchdog_pid" 2>/dev/null; true; }

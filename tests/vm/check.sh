@@ -6,12 +6,16 @@
 # a per-kernel/per-suite table and the line "N passed, N failed, N skipped".
 #
 # Usage: tests/vm/check.sh [--only "PHASES"] [--kernels "debug stock"]
-#   PHASES: lifecycle kunit selftests interposer (default: all; --only
-#   skips lint)
+#   PHASES: lifecycle kunit selftests interposer reliability (default:
+#   all; --only skips lint)
+# Environment: RELIABILITY_KERNELS (debug): where the reliability phase
+# runs, in a VM of its own with RELIABILITY_VM_TIMEOUT (3 x VM_TIMEOUT);
+# RELIABILITY_SCALE (ci) and the other knobs of tests/reliability
+# (LOOP_*, ISO_*, LOAD_*, FUZZ_*, SWEEP_*) are passed to the guest.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-phases="lifecycle kunit selftests interposer"
+phases="lifecycle kunit selftests interposer reliability"
 kernels="debug stock"
 lint=1
 while [ $# -gt 0 ]; do
@@ -22,7 +26,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-out=$KARENA_BUILD/check
+out=${CHECK_OUT:-$KARENA_BUILD/check}
 rm -rf "$out"
 mkdir -p "$out/host"
 host_tap=$out/host/build.tap
@@ -62,7 +66,8 @@ boot() {
 	say "booting the $k kernel: $*"
 	mkdir -p "$dir"
 	(cd "$KARENA_TOP" && bash tests/vm/run.sh --kernel "$k" --results "$dir" \
-		-- bash tests/vm/guest-check.sh "$@")
+		--timeout "${boot_timeout:-$VM_TIMEOUT}" \
+		-- env "${guest_env[@]}" bash tests/vm/guest-check.sh "$@")
 	rc=$?
 	echo "$(basename "$dir") VM: $(cat "$dir/vm-seconds" 2>/dev/null || echo '?') s" >>"$out/host/times"
 	if [ $rc -ge 124 ] || [ ! -s "$dir/oracle.tap" ]; then
@@ -70,13 +75,23 @@ boot() {
 	fi
 }
 
+# The guest starts with a clean environment: pass the reliability knobs.
+guest_env=(KARENA_GUEST=1)
+while IFS= read -r v; do
+	guest_env+=("$v")
+done < <(env | grep -E '^((RELIABILITY|LOOP|ISO|LOAD|FUZZ|SWEEP)_[A-Z_]*|KARENA_RELIABILITY)=' || true)
+
 for k in $kernels; do
 	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" || continue
-	# The interposer phase (real programs under libkarena) boots on its
-	# own, so that it has a VM_TIMEOUT of its own.
-	main=$(tr ' ' '\n' <<<"$phases" | grep -vx interposer | tr '\n' ' ')
+	# The interposer (real programs under libkarena) and reliability
+	# phases boot on their own, so that each has a VM_TIMEOUT of its own.
+	main=$(tr ' ' '\n' <<<"$phases" | grep -vxE 'interposer|reliability' | tr '\n' ' ')
 	[ -n "${main// /}" ] && boot "$k" "$out/$k" $main
 	[[ " $phases " == *" interposer "* ]] && boot "$k" "$out/$k-interposer" interposer
+	[[ " $phases " == *" reliability "* ]] &&
+		[[ " ${RELIABILITY_KERNELS:-debug} " == *" $k "* ]] &&
+		boot_timeout=${RELIABILITY_VM_TIMEOUT:-$((VM_TIMEOUT * 3))} \
+		boot "$k" "$out/$k-reliability" reliability
 done
 
 echo

@@ -6,7 +6,7 @@
 # after every phase (results in oracle.tap).
 #
 # Usage (from check.sh through run.sh): guest-check.sh PHASE...
-# Phases: lifecycle kunit selftests interposer
+# Phases: lifecycle kunit selftests interposer reliability
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kernel=${KARENA_KERNEL:?}
@@ -84,6 +84,27 @@ phase_interposer() {
 	return $rc
 }
 
+# Reliability (Documentation/reliability.rst): each script of
+# tests/reliability loads and unloads karena itself and writes its TAP to
+# reliability-<script>.tap; RELIABILITY_SCALE (ci or soak) sizes them.
+phase_reliability() {
+	local t name rc
+	for name in ${KARENA_RELIABILITY:-lifecycle_loops isolation pressure load fault_sweep fuzz}; do
+		t=$top/tests/reliability/$name.sh
+		if [ ! -x "$t" ]; then
+			echo "not ok - reliability $name: no $t"
+			continue
+		fi
+		echo "# reliability $name ($(date +%T))"
+		timeout "${RELIABILITY_TIMEOUT:-3600}" "$t" >"$results/reliability-$name.tap" 2>&1
+		rc=$?
+		if [ $rc -ne 0 ] && ! grep -q '^not ok' "$results/reliability-$name.tap"; then
+			echo "not ok - $name ended with status $rc" >>"$results/reliability-$name.tap"
+		fi
+		unload_all
+	done
+}
+
 status=0
 for phase in "$@"; do
 	echo "=== phase $phase on the $kernel kernel"
@@ -93,6 +114,10 @@ for phase in "$@"; do
 		[ -f "$f" ] || continue
 		[ "$phase" = selftests ] || [ "$f" = "$results/$phase.tap" ] || continue
 		grep -E '^ *(not )?ok |^ *# (Subtest|SKIP|FAIL|[a-z_]+: pass:)|Totals' "$f" | tail -n 400
+	done
+	for f in "$results"/reliability-*.tap; do
+		[ "$phase" = reliability ] && [ -f "$f" ] || continue
+		grep -E '^ *(not )?ok |^# figure:' "$f" | tail -n 100
 	done
 	unload_all
 	echo "    ($(($(date +%s) - start)) s)"
