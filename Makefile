@@ -24,7 +24,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(shell bash tests/vm/kdir.sh stock 2>/dev/null))
 VM_MEM ?= 1024
 VM_CPUS ?= 2
-VM_TIMEOUT ?= 900
+VM_TIMEOUT ?= 1500
 export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 
 V ?= 0

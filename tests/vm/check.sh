@@ -9,7 +9,7 @@
 #   PHASES: lifecycle kunit selftests interposer reliability (default:
 #   all; --only skips lint)
 # Environment: RELIABILITY_KERNELS (debug): where the reliability phase
-# runs, in a VM of its own with RELIABILITY_VM_TIMEOUT (3 x VM_TIMEOUT);
+# runs, in a VM of its own with RELIABILITY_VM_TIMEOUT (1800 s);
 # RELIABILITY_SCALE (ci) and the other knobs of tests/reliability
 # (LOOP_*, ISO_*, LOAD_*, FUZZ_*, SWEEP_*) are passed to the guest.
 set -uo pipefail
@@ -90,7 +90,7 @@ for k in $kernels; do
 	[[ " $phases " == *" interposer "* ]] && boot "$k" "$out/$k-interposer" interposer
 	[[ " $phases " == *" reliability "* ]] &&
 		[[ " ${RELIABILITY_KERNELS:-debug} " == *" $k "* ]] &&
-		boot_timeout=${RELIABILITY_VM_TIMEOUT:-$((VM_TIMEOUT * 3))} \
+		boot_timeout=${RELIABILITY_VM_TIMEOUT:-1800} \
 		boot "$k" "$out/$k-reliability" reliability
 done
 

@@ -12,7 +12,7 @@ KARENA_CACHE=${KARENA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/karena}
 KARENA_BUILD=${KARENA_BUILD:-$KARENA_TOP/build}
 VM_MEM=${VM_MEM:-1024}
 VM_CPUS=${VM_CPUS:-2}
-VM_TIMEOUT=${VM_TIMEOUT:-900}
+VM_TIMEOUT=${VM_TIMEOUT:-1500}
 
 # Debian packages the VM, the kernel builds and the checkers need.
 KARENA_DEPS="qemu-system-x86 busybox-static cpio kmod linux-source-6.1 bc flex

@@ -16,7 +16,7 @@ set -uo pipefail
 
 export RELIABILITY_SCALE=soak
 export VM_TIMEOUT=${SOAK_TIMEOUT:-14400}
-export RELIABILITY_TIMEOUT=$VM_TIMEOUT
+export RELIABILITY_TIMEOUT=$VM_TIMEOUT RELIABILITY_VM_TIMEOUT=$VM_TIMEOUT
 debug_scripts=${SOAK_DEBUG-fault_sweep fuzz isolation load pressure}
 stock_scripts=${SOAK_STOCK-lifecycle_loops}
 t0=$(date +%s)
