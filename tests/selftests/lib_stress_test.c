@@ -312,13 +312,19 @@ static void __attribute__((constructor)) fork_during_init(void)
 	pthread_create(&t, NULL, first_malloc, NULL);
 	pid = fork();
 	if (!pid) {
-		alarm(20);
+		alarm(60);
 		ka_free(ka_malloc(16));
 		_exit(0);
 	}
 	pthread_join(t, NULL);
 	waitpid(pid, &status, 0);
-	_exit(WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : 1);
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		_exit(0);
+	fprintf(stderr, "# fork during the first call: child %s %d\n",
+		WIFSIGNALED(status) ? "killed by signal" : "exited with",
+		WIFSIGNALED(status) ? WTERMSIG(status) :
+		WEXITSTATUS(status));
+	_exit(1);
 }
 
 TEST_F_TIMEOUT(stress, fork_during_first_call, 600)

@@ -211,14 +211,16 @@ static void ka_atfork_child(void)
 }
 
 /*
- * A fork while another thread is inside _ka_init() would leave the child
- * with ka_init_lock held for ever (and _ka_init() half done).  These
- * handlers, registered when the library is loaded (before any thread
- * of the program can call in), make fork wait for _ka_init() instead.
- * They are registered before _ka_init()'s own, so their prepare runs
- * after that one's: _ka_init() takes no other lock after it registered
- * its handlers, so the order cannot deadlock.  Priority 101: before the
- * program's own constructors when the library is linked statically.
+ * Fork handling is registered when the library is loaded (priority 101:
+ * before a statically linked program's own constructors, which may
+ * allocate), never in _ka_init(): glibc holds its atfork lock from the
+ * prepare handlers to the parent/child ones, so a thread registering
+ * handlers inside _ka_init() while another forks would deadlock with a
+ * prepare handler waiting for _ka_init().  The init lock's handlers are
+ * registered last, so that their prepare runs first: a fork waits for a
+ * _ka_init() in progress (which takes no other lock), then the arenas'
+ * prepare takes the global and arena locks.  Without them, a fork in the
+ * middle of _ka_init() left the child with the init lock held for ever.
  */
 static void ka_init_atfork_prepare(void)
 {
@@ -237,12 +239,13 @@ static void ka_init_atfork_child(void)
 
 static void __attribute__((constructor(101))) ka_init_load(void)
 {
+	pthread_atfork(ka_atfork_prepare, ka_atfork_parent, ka_atfork_child);
 	pthread_atfork(ka_init_atfork_prepare, ka_init_atfork_parent,
 		       ka_init_atfork_child);
 }
 
 /**
- * _ka_init() - read the environment and set up fork and thread handling.
+ * _ka_init() - read the environment and set up thread handling and tracing.
  *
  * Context: called by every entry point; cheap after the first time.
  */
@@ -256,8 +259,6 @@ void _ka_init(void)
 		_ka_options_read();
 		_ka_default.gen = _ka_next_gen();
 		_ka_mag_thread_init();
-		pthread_atfork(ka_atfork_prepare, ka_atfork_parent,
-			       ka_atfork_child);
 		_ka_trace_init();
 		__atomic_store_n(&ka_init_state, 2, __ATOMIC_RELEASE);
 	}
