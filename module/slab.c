@@ -581,10 +581,15 @@ unsigned int ka_slab_alloc_objs(struct ka_cache *cache, void **objs,
 			if (ka_cache_debug(cache))
 				ka_debug_alloc(cache, slab, obj, caller);
 			objs[got++] = obj;
+			/*
+			 * Counted with the pop, under the same lock hold: the
+			 * lock is dropped below to make a slab, and validate
+			 * must not see a popped object the count lacks.
+			 */
+			cache->nr_out++;
 		}
 		ka_slab_relist(cache, slab);
 	}
-	cache->nr_out += got;
 	spin_unlock_irqrestore(&cache->lock, flags);
 	return got;
 }
