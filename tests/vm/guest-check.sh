@@ -117,7 +117,12 @@ for phase in "$@"; do
 	done
 	for f in "$results"/reliability-*.tap; do
 		[ "$phase" = reliability ] && [ -f "$f" ] || continue
-		grep -E '^ *(not )?ok |^# figure:' "$f" | tail -n 100
+		# A failure's diagnostics (the "# " lines after it) too, so that
+		# the log shows what went wrong without the results folder.
+		awk '/^ *ok |^# figure:/ { diag = 0; print; next }
+		     /^ *not ok / { diag = 40; print; next }
+		     diag > 0 && /^ *#/ { diag--; print; next }
+		     { diag = 0 }' "$f" | tail -n 200
 	done
 	unload_all
 	echo "    ($(($(date +%s) - start)) s)"
