@@ -25,7 +25,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 ko=${KARENA_KO:?path of karena.ko}
 build=${KARENA_BUILD:-$top/build}
 sweep=$build/reliability/karena_faultsweep
-dbg=/sys/kernel/debug/karena
+. "$top/tests/lib/arena.sh"
 kml=/sys/kernel/debug/kmemleak
 
 case ${RELIABILITY_SCALE:-ci} in
@@ -74,7 +74,7 @@ fi
 [ -x "$sweep" ] || { echo "Bail out! no $sweep (make userspace)"; exit 2; }
 echo "# scale ${RELIABILITY_SCALE:-ci}: max_k=$max_k nth_stride=$nth_stride storm_rounds=$rounds storm_percent=$percent insmod_stride=$stride"
 start=$(date +%s)
-grep -q '^karena ' /proc/modules && rmmod karena
+loaded && rmmod karena
 leaks_before=0
 if [ -w $kml ]; then
 	echo scan >$kml
@@ -96,23 +96,18 @@ run_sweep() {
 
 # The steps; their output is numbered by emit, in this shell.
 steps() {
-	local user clients before after leaks
+	local after leaks
 	run_sweep -m filter -R "$pattern"
 	run_sweep -m nth -k "$max_k" -S "$nth_stride" -R "$pattern"
 	run_sweep -m storm -r "$rounds" -P "$percent" -R "$pattern"
-	user=$(sed -n 's/^user=//p' $dbg/arena)
-	clients=$(grep -vc '^#' $dbg/clients)
-	check everything_came_back '[ "$user" = 0 ] && [ "$clients" = 0 ]' \
-		"user=$user clients=$clients"
-	before=$(sed -n 's/^validate_failures=//p' $dbg/arena)
-	echo 1 >$dbg/validate
-	after=$(sed -n 's/^validate_failures=//p' $dbg/arena)
-	check arena_validate_clean '[ -n "$before" ] && [ "$before" = "$after" ]' \
-		"validate_failures $before -> $after"
-	check rmmod_after_sweep 'rmmod karena' "rmmod failed"
+	after=$(clients_gone)
+	check everything_came_back '[ "$after" = "user=0 clients=0" ]' "$after"
+	check arena_validate_clean validate_ok \
+		"the arena's checker counted a problem (see dmesg)"
+	check rmmod_after_sweep rmmod_soon "rmmod failed"
 	run_sweep -i "$ko" -S "$stride" -k "$insmod_max_k" -R "$pattern"
 	check no_module_after_insmod_sweep \
-		'! grep -q "^karena " /proc/modules && [ ! -e /dev/karena ] && [ ! -e $dbg ]' \
+		'! loaded && [ ! -e /dev/karena ] && [ ! -e $dbg ]' \
 		"karena, /dev/karena or $dbg left behind"
 	if [ -w $kml ]; then
 		sleep 6	# kmemleak reports objects older than 5 s only
@@ -128,7 +123,7 @@ steps() {
 shopt -s lastpipe
 steps 2>&1 | emit
 [ $n -gt 0 ] || { n=1; failed=1; echo "not ok 1 - the sweep produced no result"; }
-grep -q '^karena ' /proc/modules && rmmod karena
+loaded && rmmod karena
 echo "# figure: failure_points=$points"
 echo "# figure: fault_sweep_seconds=$(($(date +%s) - start))"
 echo "1..$n"

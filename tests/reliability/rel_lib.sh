@@ -9,7 +9,7 @@
 ko=${KARENA_KO:?path of karena.ko}
 progs=${KARENA_SELFTESTS:-$(dirname "$0")/../../build/selftests}
 scale=${RELIABILITY_SCALE:-ci}
-dbg=/sys/kernel/debug/karena
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/arena.sh"
 tap_n=0
 tap_failed=0
 
@@ -33,69 +33,7 @@ check() { [ -z "$2" ] && ok "$1" || not_ok "$1" "$2"; }
 figure() { echo "# figure: $1"; }
 tap_end() { echo "1..$tap_n"; [ $tap_failed -eq 0 ]; }
 
-loaded() { grep -q '^karena ' /proc/modules; }
 unload() { loaded && rmmod_soon >/dev/null 2>&1; ! loaded; }
-
-# rmmod, retried for up to 2 s (a release may be deferred).
-rmmod_soon() {
-	local i
-	for i in $(seq 20); do
-		rmmod karena 2>/dev/null && return 0
-		sleep 0.1
-	done
-	rmmod karena
-}
-
-# Wait (TCG is slow: up to 60 s) for FILE, as long as PID lives.
-wait_ready() {
-	local i
-	for i in $(seq 600); do
-		[ -e "$1" ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# Builtins only where a loop runs them thousands of times: under TCG on
-# the debug kernel every fork+exec costs a good part of a second.
-
-# arena_value KEY: KEY's value in debugfs arena (key=value lines).
-arena_value() {
-	local k v
-	while IFS== read -r k v; do
-		[ "$k" = "$1" ] && { echo "$v"; return; }
-	done <$dbg/arena
-}
-
-# Pages owned by clients and the clients listed; both 0 when none is left.
-user_pages() { arena_value user; }
-nr_clients() {
-	local l n=0
-	while read -r l; do
-		[ "${l:0:1}" = "#" ] || n=$((n + 1))
-	done <$dbg/clients
-	echo $n
-}
-
-# Wait up to 5 s for every client to be gone; print "user=N clients=M".
-clients_gone() {
-	local i
-	for i in $(seq 50); do
-		[ "$(user_pages)" = 0 ] && [ "$(nr_clients)" = 0 ] && break
-		sleep 0.1
-	done
-	echo "user=$(user_pages) clients=$(nr_clients)"
-}
-
-# Run the arena's checker; fails if it counted a problem.
-validate_ok() {
-	local before after
-	before=$(arena_value validate_failures)
-	echo 1 >$dbg/validate || return 1
-	after=$(arena_value validate_failures)
-	[ -n "$before" ] && [ "$before" = "$after" ]
-}
 
 # Nothing of any client left, and the arena consistent: empty, or why not.
 all_back() {

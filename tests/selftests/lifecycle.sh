@@ -15,14 +15,13 @@ ko=${KARENA_KO:?path of karena.ko}
 cycles=${LIFECYCLE_CYCLES:-20}
 client_cycles=${LIFECYCLE_CLIENT_CYCLES:-20}
 client=${KARENA_SELFTESTS:-$(dirname "$0")/../../build/selftests}/karena_client
-dbg=/sys/kernel/debug/karena
+. "$(dirname "$0")/../lib/arena.sh"
 n=0
 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-loaded() { grep -q '^karena ' /proc/modules; }
 
 echo "TAP version 13"
 echo "1..12"
@@ -95,44 +94,6 @@ rmmod karena
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Wait (TCG is slow: up to 60 s) for FILE, as long as PID lives.
-wait_ready() {
-	local i
-	for i in $(seq 600); do
-		[ -e "$1" ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# Pages of the arena that clients own (state "user" in the arena
-# summary), and the clients listed in debugfs.  When no client is left
-# both must be 0.  (The arena's free page count is no measure: karena's
-# own caches keep a few slabs cached across clients.)
-user_pages() { sed -n 's/^user=//p' $dbg/arena; }
-nr_clients() { grep -vc '^#' $dbg/clients; }
-
-# Wait until every client is gone and its pages are back (a release may
-# be deferred, so up to 5 s); print "user=N clients=M".
-clients_gone() {
-	local i
-	for i in $(seq 50); do
-		[ "$(user_pages)" = 0 ] && [ "$(nr_clients)" = 0 ] && break
-		sleep 0.1
-	done
-	echo "user=$(user_pages) clients=$(nr_clients)"
-}
-
-# Run the arena's checker; fails if it counted a problem.
-validate_ok() {
-	local before after
-	before=$(sed -n 's/^validate_failures=//p' $dbg/arena)
-	echo 1 >$dbg/validate || return 1
-	after=$(sed -n 's/^validate_failures=//p' $dbg/arena)
-	[ -n "$before" ] && [ "$before" = "$after" ]
-}
-
 # Does process $1 have /dev/karena open?
 holds_fd() {
 	local f
@@ -140,16 +101,6 @@ holds_fd() {
 		[ "$(readlink "$f")" = /dev/karena ] && return 0
 	done
 	return 1
-}
-
-# rmmod, retried for up to 2 s for the same reason.
-rmmod_soon() {
-	local i
-	for i in $(seq 20); do
-		rmmod karena 2>/dev/null && return 0
-		sleep 0.1
-	done
-	rmmod karena
 }
 
 if [ ! -x "$client" ]; then
