@@ -272,14 +272,16 @@ void karena_client_destroy(struct karena_client *client)
  * karena_pages_alloc() - give the client a zeroed page block.
  * @client: the client.
  * @order: block order, at most the arena's max_order.
- * @offset: set to the block's window offset.
+ * @offset: set to the block's window offset; part of @reply's struct.
+ * @reply: the answer, written before client->lock is dropped.
  *
  * Context: Process context; takes client->lock.
  * Return: 0, -EINVAL for a bad order, -ENOMEM if a quota, the window or
- * the arena is exhausted.
+ * the arena is exhausted, -EFAULT if the answer could not be written
+ * (@reply->lost; nothing is left allocated).
  */
 int karena_pages_alloc(struct karena_client *client, unsigned int order,
-		       u64 *offset)
+		       u64 *offset, struct karena_reply *reply)
 {
 	struct karena_block *block;
 	unsigned long bytes;
@@ -311,12 +313,17 @@ int karena_pages_alloc(struct karena_client *client, unsigned int order,
 	if (ret)
 		goto err_unmap;
 
+	*offset = (u64)block->pgoff << PAGE_SHIFT;
+	ret = karena_reply_write(reply, reply->uarg, reply->buf, reply->len);
+	if (ret)
+		goto err_erase;
 	client->block_bytes += bytes;
 	client->alloc_calls++;
-	*offset = (u64)block->pgoff << PAGE_SHIFT;
 	mutex_unlock(&client->lock);
 	return 0;
 
+err_erase:
+	xa_erase(&client->blocks, block->pgoff);
 err_unmap:
 	karena_window_unmap(client, block->pgoff, order);
 err_free_pages:

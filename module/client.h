@@ -19,9 +19,19 @@
  *  - a client is used only from the mm that opened it.
  *
  * Lock order: client->lock, then client->window_lock, then the slab and
- * buddy locks.  The fault handler takes client->window_lock under the
- * mmap_lock, so nothing may touch user memory (copy_{to,from}_user)
- * while holding either client lock.
+ * buddy locks.  Nothing may fault on user memory while holding either
+ * client lock: the fault handler takes client->window_lock (a fault on
+ * the window under it would deadlock), and a fault can last as long as
+ * userspace wants (userfaultfd, a FUSE file), while client->lock would
+ * hold up debugfs's clients file, which holds karena_clients_lock, and
+ * behind it every open of /dev/karena.
+ *
+ * A command that hands something out must still tell the caller under
+ * client->lock, or another thread of the client could free (or destroy)
+ * what it was given before it is told, and a rollback would then free it
+ * twice: it writes its answer with page faults disabled
+ * (karena_reply_write()) after device.c has faulted the struct in, and
+ * undoes everything, still under the lock, if that write fails.
  */
 #ifndef KARENA_CLIENT_H
 #define KARENA_CLIENT_H
@@ -130,8 +140,28 @@ void karena_client_destroy(struct karena_client *client);
 int karena_client_charge(struct karena_client *client, unsigned long bytes);
 void karena_client_uncharge(struct karena_client *client, unsigned long bytes);
 
+/**
+ * struct karena_reply - where a command's answer goes, written under
+ * client->lock by a command that hands something out.
+ * @uarg: the caller's struct.
+ * @buf: the kernel's copy of it, which the command fills in.
+ * @len: bytes of @buf that go back.
+ * @lost: set when a write could not be made without a page fault; the
+ *	command has then undone everything, and device.c faults the memory
+ *	in and tries again.
+ */
+struct karena_reply {
+	void __user *uarg;
+	const void *buf;
+	size_t len;
+	bool lost;
+};
+
+int karena_reply_write(struct karena_reply *reply, void __user *to,
+		       const void *from, size_t len);
+
 int karena_pages_alloc(struct karena_client *client, unsigned int order,
-		       u64 *offset);
+		       u64 *offset, struct karena_reply *reply);
 int karena_pages_free(struct karena_client *client, u64 offset,
 		      unsigned int *order);
 
@@ -156,16 +186,15 @@ int karena_client_stats(struct karena_client *client, struct karena_stats *st);
 #define KARENA_USER_MAX_OBJECT	(4 * PAGE_SIZE)
 #define KARENA_USER_MAX_CACHES	64
 int karena_user_cache_create(struct karena_client *client,
-			     struct karena_cache_create *cc);
+			     struct karena_cache_create *cc,
+			     struct karena_reply *reply);
 int karena_user_cache_destroy(struct karena_client *client,
 			      struct karena_cache_destroy *cd);
 void karena_user_caches_destroy(struct karena_client *client);
 int karena_user_alloc_bulk(struct karena_client *client,
-			   struct karena_bulk *b);
+			   struct karena_bulk *b, struct karena_reply *reply);
 int karena_user_free_bulk(struct karena_client *client,
 			  struct karena_bulk *b);
-void karena_user_rollback_alloc(struct karena_client *client,
-				struct karena_bulk *b);
 
 void karena_client_debugfs_init(void);
 

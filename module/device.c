@@ -4,8 +4,10 @@
  *
  * Each open file is a client (client.c); this file turns ioctls into
  * client operations.  Every command struct is copied in whole before the
- * command runs and copied out after it, never while a client lock is
- * held (see client.h for why).  Structs are size-tolerant: the size in
+ * command runs.  A command that hands something out writes its answer
+ * itself, under client->lock and without faulting (see client.h for
+ * why); the others' answers are copied out after them, with no client
+ * lock held.  Structs are size-tolerant: the size in
  * the command number may be shorter than ours (the rest reads as zero,
  * down to the command's VER0 size) or longer (the rest must be zero,
  * else -E2BIG), the pattern of dma-heap and copy_struct_from_user().
@@ -58,11 +60,12 @@ static int karena_ioc_info(struct karena_client *client,
 }
 
 static int karena_ioc_pages_alloc(struct karena_client *client,
-				  struct karena_pages *p)
+				  struct karena_pages *p,
+				  struct karena_reply *reply)
 {
 	if (p->flags || p->offset || !karena_zeroed(p->reserved, sizeof(p->reserved)))
 		return -EINVAL;
-	return karena_pages_alloc(client, p->order, &p->offset);
+	return karena_pages_alloc(client, p->order, &p->offset, reply);
 }
 
 static int karena_ioc_pages_free(struct karena_client *client,
@@ -81,28 +84,48 @@ static bool karena_ioc_is_free(unsigned int nr)
 	       nr == _IOC_NR(KARENA_IOC_PAGES_FREE);
 }
 
-/* Undo a successful command whose result could not reach userspace. */
-static void karena_ioc_rollback(struct karena_client *client,
-				unsigned int nr, union karena_ioc_buf *buf)
+/* Commands that hand something out and write their answer themselves. */
+static bool karena_ioc_is_alloc(unsigned int nr)
 {
-	unsigned int order;
+	return nr == _IOC_NR(KARENA_IOC_CACHE_CREATE) ||
+	       nr == _IOC_NR(KARENA_IOC_ALLOC_BULK) ||
+	       nr == _IOC_NR(KARENA_IOC_PAGES_ALLOC);
+}
 
-	switch (nr) {
-	case _IOC_NR(KARENA_IOC_PAGES_ALLOC):
-		karena_pages_free(client, buf->pages.offset, &order);
-		break;
-	case _IOC_NR(KARENA_IOC_CACHE_CREATE): {
-		struct karena_cache_destroy cd = {
-			.cache_id = buf->cache_create.cache_id,
-		};
+/*
+ * How often a command that hands something out is tried again when its
+ * answer could not be written without a fault after the memory had been
+ * faulted in (another thread unmapped or protected it in between, or it
+ * was reclaimed): then it fails with EFAULT.
+ */
+#define KARENA_REPLY_TRIES	16
 
-		karena_user_cache_destroy(client, &cd);
-		break;
-	}
-	case _IOC_NR(KARENA_IOC_ALLOC_BULK):
-		karena_user_rollback_alloc(client, &buf->bulk);
-		break;
-	}
+/**
+ * karena_reply_write() - write part of a command's answer to userspace
+ * without faulting.
+ * @reply: the command's reply; @reply->lost is set if the write fails.
+ * @to: where in userspace (the struct, @reply->uarg, or an array the
+ *	command was given).
+ * @from: what to write.
+ * @len: how many bytes.
+ *
+ * The caller holds client->lock, so a fault that would need the mmap_lock
+ * (or the window's lock, if @to is in the window) must not be taken: the
+ * write is made with page faults disabled, into memory that device.c (or
+ * the command, for an array) made present just before.  On failure the
+ * caller undoes the command under the same lock hold, so that no other
+ * thread can have seen its result.
+ *
+ * Context: Process context; caller holds client->lock.
+ * Return: 0, or -EFAULT.
+ */
+int karena_reply_write(struct karena_reply *reply, void __user *to,
+		       const void *from, size_t len)
+{
+	if (!copy_to_user_nofault(to, from, len))
+		return 0;
+	reply->lost = true;
+	return -EFAULT;
 }
 
 /**
@@ -131,6 +154,30 @@ static const struct karena_ioc_desc karena_ioc_table[] = {
 	KARENA_IOC(KARENA_IOC_STATS, struct karena_stats, KARENA_STATS_SIZE_VER0),
 };
 
+static int karena_ioc_run(struct karena_client *client, unsigned int nr,
+			  union karena_ioc_buf *buf, struct karena_reply *reply)
+{
+	switch (nr) {
+	case _IOC_NR(KARENA_IOC_INFO):
+		return karena_ioc_info(client, &buf->info);
+	case _IOC_NR(KARENA_IOC_CACHE_CREATE):
+		return karena_user_cache_create(client, &buf->cache_create, reply);
+	case _IOC_NR(KARENA_IOC_CACHE_DESTROY):
+		return karena_user_cache_destroy(client, &buf->cache_destroy);
+	case _IOC_NR(KARENA_IOC_ALLOC_BULK):
+		return karena_user_alloc_bulk(client, &buf->bulk, reply);
+	case _IOC_NR(KARENA_IOC_FREE_BULK):
+		return karena_user_free_bulk(client, &buf->bulk);
+	case _IOC_NR(KARENA_IOC_PAGES_ALLOC):
+		return karena_ioc_pages_alloc(client, &buf->pages, reply);
+	case _IOC_NR(KARENA_IOC_PAGES_FREE):
+		return karena_ioc_pages_free(client, &buf->pages);
+	case _IOC_NR(KARENA_IOC_STATS):
+		return karena_client_stats(client, &buf->stats);
+	}
+	return -ENOTTY;
+}
+
 static long karena_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
@@ -139,7 +186,10 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	const struct karena_ioc_desc *desc;
 	unsigned int nr = _IOC_NR(cmd);
 	size_t usize = _IOC_SIZE(cmd);
-	union karena_ioc_buf buf;
+	union karena_ioc_buf in, buf;
+	struct karena_reply reply;
+	unsigned int tries;
+	size_t len;
 	int ret;
 
 	if (_IOC_TYPE(cmd) != KARENA_IOC_MAGIC ||
@@ -155,46 +205,36 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	if (usize < desc->min_size)
 		return -EINVAL;
 
-	ret = copy_struct_from_user(&buf, desc->size, uarg, usize);
+	len = min_t(size_t, usize, desc->size);
+	ret = copy_struct_from_user(&in, desc->size, uarg, usize);
 	if (ret)
 		return ret;
-	/*
-	 * A free cannot be rolled back like an allocation: make sure its
-	 * reply can be written before anything is freed, by writing the
-	 * caller's own bytes back unchanged.
-	 */
-	if (karena_ioc_is_free(nr) &&
-	    copy_to_user(uarg, &buf, min_t(size_t, usize, desc->size)))
-		return -EFAULT;
+	reply.uarg = uarg;
+	reply.buf = &buf;
+	reply.len = len;
 
-	switch (nr) {
-	case _IOC_NR(KARENA_IOC_INFO):
-		ret = karena_ioc_info(client, &buf.info);
-		break;
-	case _IOC_NR(KARENA_IOC_CACHE_CREATE):
-		ret = karena_user_cache_create(client, &buf.cache_create);
-		break;
-	case _IOC_NR(KARENA_IOC_CACHE_DESTROY):
-		ret = karena_user_cache_destroy(client, &buf.cache_destroy);
-		break;
-	case _IOC_NR(KARENA_IOC_ALLOC_BULK):
-		ret = karena_user_alloc_bulk(client, &buf.bulk);
-		break;
-	case _IOC_NR(KARENA_IOC_FREE_BULK):
-		ret = karena_user_free_bulk(client, &buf.bulk);
-		break;
-	case _IOC_NR(KARENA_IOC_PAGES_ALLOC):
-		ret = karena_ioc_pages_alloc(client, &buf.pages);
-		break;
-	case _IOC_NR(KARENA_IOC_PAGES_FREE):
-		ret = karena_ioc_pages_free(client, &buf.pages);
-		break;
-	case _IOC_NR(KARENA_IOC_STATS):
-		ret = karena_client_stats(client, &buf.stats);
-		break;
-	default:
-		return -ENOTTY;
+	for (tries = 0; ; tries++) {
+		/*
+		 * Write the caller's own bytes back: this faults the struct
+		 * in, writable, for a command that answers under the client
+		 * lock, and makes sure that a free's answer can be written
+		 * before anything is freed (a free cannot be rolled back).
+		 * After a lost answer it also takes back whatever part of
+		 * that answer reached the caller.
+		 */
+		if ((karena_ioc_is_free(nr) || karena_ioc_is_alloc(nr) ||
+		     tries) && copy_to_user(uarg, &in, len))
+			return -EFAULT;
+		if (tries == KARENA_REPLY_TRIES)
+			return -EFAULT;
+		buf = in;
+		reply.lost = false;
+		ret = karena_ioc_run(client, nr, &buf, &reply);
+		if (!reply.lost)
+			break;
 	}
+	if (karena_ioc_is_alloc(nr))
+		return ret;
 
 	/*
 	 * FREE_BULK reports how far it got even when it fails; every other
@@ -202,11 +242,8 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	 */
 	if (ret && nr != _IOC_NR(KARENA_IOC_FREE_BULK))
 		return ret;
-	if (copy_to_user(uarg, &buf, min_t(size_t, usize, desc->size))) {
-		if (!ret)
-			karena_ioc_rollback(client, nr, &buf);
+	if (copy_to_user(uarg, &buf, len))
 		return -EFAULT;
-	}
 	return ret;
 }
 

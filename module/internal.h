@@ -19,20 +19,25 @@
  *   client    one open file of /dev/karena; owns user caches and blocks.
  *
  * Lock order (outer first)
- *   1. karena_lock                  module-wide lists (clients)
- *   2. client->lock                 one client's caches, blocks, window
- *   3. ka_slab_mutex                the list of all caches (slab.c); also
+ *   1. karena_clients_lock (mutex)  the list of clients (client.c)
+ *   2. client->lock (mutex)         one client's caches, blocks, window map
+ *   3. client->window_lock (mutex)  the window's page table (window.c);
+ *                                   also taken under mmap_lock by a fault
+ *   4. cpus_read_lock()             ka_mag_drain_all(), before 5, never
+ *                                   under it
+ *   5. ka_slab_mutex                the list of all caches (slab.c); also
  *                                   taken by the slab CPU-dead callback
- *   4. ka_cache_cpu.lock            one CPU's magazines of one cache
- *                                   (spinlock, IRQs off; magazine.c)
- *   5. cache->lock                  one cache's slab lists and depot
+ *   6. ka_cache_cpu.lock            one CPU's magazines of one cache
+ *                                   (local lock, IRQs off; magazine.c)
+ *   7. cache->lock                  one cache's slab lists and depot
  *                                   (spinlock, IRQs off)
- *   6. arena->validate_lock (mutex) ka_arena_validate(), debugfs snapshots
- *   7. pcp->lock                    one CPU's buddy page lists (IRQs off)
- *   8. arena->lock                  the buddy free lists (IRQs off)
- *   The buddy calls never sleep (6 aside) and may be made under 1-3;
+ *   8. arena->validate_lock (mutex) ka_arena_validate(), debugfs snapshots
+ *   9. pcp->lock                    one CPU's buddy page lists (IRQs off)
+ *  10. arena->lock                  the buddy free lists (IRQs off)
+ *   The buddy calls never sleep (8 aside) and may be made under 1-5;
  *   see buddy_internal.h.  The slab layer calls them, and its owner
- *   hooks, with neither 4 nor 5 held; see slab.h.
+ *   hooks, with neither 6 nor 7 held; see slab.h.  Nothing faults on
+ *   user memory under 2 or 3 (client.h says why).
  */
 #ifndef KARENA_INTERNAL_H
 #define KARENA_INTERNAL_H

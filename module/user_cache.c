@@ -169,17 +169,38 @@ static struct karena_user_cache *karena_user_cache_find(struct karena_client *cl
 	return id ? xa_load(&client->caches, id) : NULL;
 }
 
+/* Destroy a user cache; the caller holds client->lock. */
+static void karena_user_cache_free(struct karena_client *client,
+				   struct karena_user_cache *uc, bool force)
+{
+	lockdep_assert_held(&client->lock);
+	xa_erase(&client->caches, uc->id);
+	if (force)
+		ka_cache_destroy_force(uc->cache);
+	else
+		WARN_ON_ONCE(karena_cache_destroy(uc->cache));
+	WARN_ON_ONCE(!xa_empty(&uc->slabs));
+	client->objects -= uc->objects;
+	client->nr_caches--;
+	xa_destroy(&uc->slabs);
+	kfree(uc);
+}
+
 /**
  * karena_user_cache_create() - KARENA_IOC_CACHE_CREATE.
  * @client: the client.
  * @cc: the command struct, copied in; the output fields are filled.
+ * @reply: the answer (@cc), written before client->lock is dropped: from
+ *	then on another thread of the client may destroy the cache.
  *
  * Context: Process context; takes client->lock.
  * Return: 0; -EINVAL for a bad field, -EEXIST for a name this client
- * already uses, -ENOMEM at max_caches or without memory.
+ * already uses, -ENOMEM at max_caches or without memory, -EFAULT if the
+ * answer could not be written (@reply->lost; the cache is gone again).
  */
 int karena_user_cache_create(struct karena_client *client,
-			     struct karena_cache_create *cc)
+			     struct karena_cache_create *cc,
+			     struct karena_reply *reply)
 {
 	char global[KA_CACHE_NAME_LEN];
 	struct karena_user_cache *uc, *other;
@@ -236,14 +257,17 @@ int karena_user_cache_create(struct karena_client *client,
 		goto err_erase;
 	}
 	client->nr_caches++;
-	mutex_unlock(&client->lock);
 
 	cc->cache_id = id;
 	cc->object_stride = uc->cache->size;
 	cc->slab_bytes = PAGE_SIZE << uc->cache->order;
 	cc->objs_per_slab = uc->cache->objs_per_slab;
 	cc->object_offset = uc->cache->red_left;
-	return 0;
+	ret = karena_reply_write(reply, reply->uarg, reply->buf, reply->len);
+	if (ret)
+		karena_user_cache_free(client, uc, false);
+	mutex_unlock(&client->lock);
+	return ret;
 
 err_erase:
 	xa_erase(&client->caches, id);
@@ -251,23 +275,6 @@ err_unlock:
 	mutex_unlock(&client->lock);
 	kfree(uc);
 	return ret;
-}
-
-/* Destroy a user cache; the caller holds client->lock. */
-static void karena_user_cache_free(struct karena_client *client,
-				   struct karena_user_cache *uc, bool force)
-{
-	lockdep_assert_held(&client->lock);
-	xa_erase(&client->caches, uc->id);
-	if (force)
-		ka_cache_destroy_force(uc->cache);
-	else
-		WARN_ON_ONCE(karena_cache_destroy(uc->cache));
-	WARN_ON_ONCE(!xa_empty(&uc->slabs));
-	client->objects -= uc->objects;
-	client->nr_caches--;
-	xa_destroy(&uc->slabs);
-	kfree(uc);
 }
 
 /**
@@ -357,24 +364,33 @@ static void karena_user_undo_alloc(struct karena_user_cache *uc,
 	struct karena_client *client = uc->client;
 	unsigned int done;
 
+	/* No other thread can have freed them: the lock was never dropped. */
 	if (WARN_ON_ONCE(ka_cache_free_bulk_checked(uc->cache, nr, objs, &done)))
 		nr = done;
 	uc->objects -= nr;
 	client->objects -= nr;
-	client->objects_allocated -= nr;
 }
 
 /**
  * karena_user_alloc_bulk() - KARENA_IOC_ALLOC_BULK.
  * @client: the client.
  * @b: the command struct, copied in; @b->done is set.
+ * @reply: the answer (@b), written with the offsets before client->lock
+ *	is dropped: from then on another thread of the client may free the
+ *	objects.
+ *
+ * The offsets array is read and written back first, which faults it in
+ * (a store another thread makes there meanwhile may be lost; the array
+ * is the kernel's to fill during the call).
  *
  * Context: Process context; takes client->lock.
  * Return: 0 if at least one object was allocated; -EINVAL, -ENOENT,
- * -ENOMEM if none could be, -EFAULT if the offsets could not be written
- * (nothing stays allocated then).
+ * -ENOMEM if none could be, -EFAULT if the offsets array cannot be
+ * written or the answer could not be (@reply->lost); nothing stays
+ * allocated then.
  */
-int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b)
+int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b,
+			   struct karena_reply *reply)
 {
 	u64 __user *uoffs = u64_to_user_ptr(b->offsets);
 	struct karena_user_cache *uc;
@@ -387,20 +403,29 @@ int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b)
 	if (ret)
 		return ret;
 	objs = karena_user_array(b->count, sizeof(*objs));
-	offs = karena_user_array(b->count, sizeof(*offs));
-	if (!objs || !offs) {
-		ret = -ENOMEM;
+	if (!objs)
+		return -ENOMEM;
+	offs = karena_user_offsets(b->offsets, b->count);
+	if (IS_ERR(offs)) {
+		kvfree(objs);
+		return PTR_ERR(offs);
+	}
+	if (copy_to_user(uoffs, offs, array_size(b->count, sizeof(*offs)))) {
+		ret = -EFAULT;
 		goto out_free;
 	}
 
 	mutex_lock(&client->lock);
 	uc = karena_user_cache_find(client, b->cache_id);
 	if (!uc) {
-		mutex_unlock(&client->lock);
 		ret = -ENOENT;
-		goto out_free;
+		goto out_unlock;
 	}
 	n = ka_cache_alloc_some(uc->cache, GFP_KERNEL, b->count, objs);
+	if (!n) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
 	for (i = 0; i < n; i++) {
 		/*
 		 * The slab layer checked the poison; the client gets the
@@ -412,26 +437,20 @@ int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b)
 	}
 	uc->objects += n;
 	client->objects += n;
-	client->objects_allocated += n;
-	mutex_unlock(&client->lock);
-
-	if (!n) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	if (copy_to_user(uoffs, offs, n * sizeof(*offs))) {
-		mutex_lock(&client->lock);
-		karena_user_undo_alloc(uc, objs, n);
-		mutex_unlock(&client->lock);
-		ret = -EFAULT;
-		goto out_free;
-	}
-	mutex_lock(&client->lock);
-	client->alloc_calls++;
-	mutex_unlock(&client->lock);
 	b->done = n;
-	ret = 0;
+	ret = karena_reply_write(reply, uoffs, offs, n * sizeof(*offs));
+	if (!ret)
+		ret = karena_reply_write(reply, reply->uarg, reply->buf,
+					 reply->len);
+	if (ret) {
+		karena_user_undo_alloc(uc, objs, n);
+		goto out_unlock;
+	}
+	client->objects_allocated += n;
+	client->alloc_calls++;
 
+out_unlock:
+	mutex_unlock(&client->lock);
 out_free:
 	kvfree(offs);
 	kvfree(objs);
@@ -517,40 +536,4 @@ int karena_user_free_bulk(struct karena_client *client, struct karena_bulk *b)
 	kvfree(objs);
 	kvfree(offs);
 	return ret;
-}
-
-/**
- * karena_user_rollback_alloc() - undo an ALLOC_BULK whose struct could not
- * be written back.
- * @client: the client.
- * @b: the command as it succeeded.
- *
- * The offsets are read back from userspace, where they were written; an
- * entry the process changed in the meantime is refused like any bad free,
- * and whatever cannot be freed here stays the client's until it closes.
- *
- * Context: Process context; takes client->lock.
- */
-void karena_user_rollback_alloc(struct karena_client *client,
-				struct karena_bulk *b)
-{
-	unsigned int done;
-	void **objs;
-	u64 *offs;
-
-	offs = karena_user_offsets(b->offsets, b->done);
-	if (IS_ERR(offs))
-		return;
-	objs = karena_user_array(b->done, sizeof(*objs));
-	if (objs) {
-		mutex_lock(&client->lock);
-		karena_user_free_offsets(client, b->cache_id, offs, objs,
-					 b->done, &done);
-		/* Neither an allocation nor a free, as far as counts go. */
-		client->objects_allocated -= done;
-		client->objects_freed -= done;
-		mutex_unlock(&client->lock);
-	}
-	kvfree(objs);
-	kvfree(offs);
 }
