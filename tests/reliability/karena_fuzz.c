@@ -195,6 +195,8 @@ struct fz_map {
  * @sh_nids: entries of @sh_ids.
  * @sh_offs: offsets seen on the shared client.
  * @sh_noffs: entries of @sh_offs.
+ * @sh_max_id: the largest cache id seen on the shared client: ids come in
+ *	order, so the next ones are what another thread is about to get.
  * @names: counter for unique cache names.
  * @offs: offsets array handed to the bulk commands.
  * @buf: three pages: read-write, read-only alias of a memfd, and none.
@@ -220,6 +222,7 @@ struct fz_worker {
 	unsigned int sh_nids;
 	__u64 sh_offs[FZ_MAX_SHARED];
 	unsigned int sh_noffs;
+	__u32 sh_max_id;
 	unsigned int names;
 	__u64 offs[KARENA_MAX_BATCH + 8];
 	char *buf;
@@ -1163,6 +1166,23 @@ static void fz_private_step(struct fz_worker *w)
 
 /* === The shared client: everything at once, errnos only === */
 
+/*
+ * An offset of the shared client to free: one seen, or sometimes a guess
+ * near one, which another thread may have just been handed (or be about
+ * to be told of).
+ */
+static __u64 fz_shared_offset(struct fz_worker *w, __u64 step)
+{
+	__u64 off;
+
+	if (!w->sh_noffs)
+		return 0;
+	off = w->sh_offs[fz_below(&w->rng, w->sh_noffs)];
+	if (fz_chance(&w->rng, 20))
+		off += step * fz_below(&w->rng, 9) - step * 4;
+	return off;
+}
+
 static void fz_shared_ioctl(struct fz_worker *w)
 {
 	union {
@@ -1188,6 +1208,7 @@ static void fz_shared_ioctl(struct fz_worker *w)
 	};
 	unsigned int k = fz_below(&w->rng, 8), i, n;
 	bool mutate = fz_chance(&w->rng, 50);
+	__u32 id;
 	void *bp;
 	int ret, err;
 
@@ -1200,6 +1221,9 @@ static void fz_shared_ioctl(struct fz_worker *w)
 		break;
 	case FZ_CACHE_DESTROY:
 		u.cd.cache_id = w->sh_nids ? w->sh_ids[fz_below(&w->rng, w->sh_nids)] : 1;
+		/* Sometimes a cache another thread is being given. */
+		if (fz_chance(&w->rng, 30))
+			u.cd.cache_id = w->sh_max_id + 1 + fz_below(&w->rng, 3);
 		break;
 	case FZ_ALLOC_BULK:
 	case FZ_FREE_BULK:
@@ -1207,8 +1231,7 @@ static void fz_shared_ioctl(struct fz_worker *w)
 		u.b.count = 1 + fz_below(&w->rng, 32);
 		n = u.b.count;
 		for (i = 0; i < n && k == FZ_FREE_BULK; i++)
-			w->offs[i] = w->sh_noffs ?
-				w->sh_offs[fz_below(&w->rng, w->sh_noffs)] : 0;
+			w->offs[i] = fz_shared_offset(w, 16);
 		u.b.offsets = (uintptr_t)w->offs;
 		/* Sometimes the array lives in the shared window itself. */
 		if (w->nmaps && w->maps[0].len >= 8 * n && fz_chance(&w->rng, 20))
@@ -1219,9 +1242,7 @@ static void fz_shared_ioctl(struct fz_worker *w)
 		u.p.order = fz_below(&w->rng, fz_chance(&w->rng, 90) ? 4 : 12);
 		break;
 	case FZ_PAGES_FREE:
-		if (w->sh_noffs)
-			u.p.offset = w->sh_offs[fz_below(&w->rng, w->sh_noffs)] &
-				     ~(__u64)(fz_page - 1);
+		u.p.offset = fz_shared_offset(w, fz_page) & ~(__u64)(fz_page - 1);
 		break;
 	}
 	if (mutate) {
@@ -1244,8 +1265,11 @@ static void fz_shared_ioctl(struct fz_worker *w)
 		return;
 	switch (k) {
 	case FZ_CACHE_CREATE:
+		id = ((struct karena_cache_create *)bp)->cache_id;
 		if (w->sh_nids < FZ_MAX_SHARED)
-			w->sh_ids[w->sh_nids++] = ((struct karena_cache_create *)bp)->cache_id;
+			w->sh_ids[w->sh_nids++] = id;
+		if (id > w->sh_max_id)
+			w->sh_max_id = id;
 		break;
 	case FZ_ALLOC_BULK: {
 		struct karena_bulk *b = bp;
