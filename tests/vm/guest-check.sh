@@ -57,16 +57,17 @@ phase_kunit() {
 # The device is opened to every user here, so that the tests can check
 # per-user limits and cross-user isolation with unprivileged users.
 phase_selftests() {
-	local t name rc
+	local t name rc start
 	insmod "$KARENA_KO" ${KARENA_SELFTEST_PARAMS-dev_mode=0666} ||
 		{ echo "not ok 1 - insmod karena.ko"; return 1; }
 	for t in "$KARENA_SELFTESTS"/*_test; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
-		echo "# selftest $name"
+		start=$(date +%s)
 		timeout 600 "$t" >"$results/selftest-$name.tap" 2>&1
 		rc=$?
 		[ $rc -eq 124 ] && echo "not ok - $name timed out" >>"$results/selftest-$name.tap"
+		echo "# selftest $name: $(($(date +%s) - start)) s"
 	done
 	rmmod karena || echo "not ok - rmmod karena after selftests"
 }
@@ -88,16 +89,17 @@ phase_interposer() {
 # tests/reliability loads and unloads karena itself and writes its TAP to
 # reliability-<script>.tap; RELIABILITY_SCALE (ci or soak) sizes them.
 phase_reliability() {
-	local t name rc
+	local t name rc start
 	for name in ${KARENA_RELIABILITY:-lifecycle_loops isolation pressure load fault_sweep fuzz}; do
 		t=$top/tests/reliability/$name.sh
 		if [ ! -x "$t" ]; then
 			echo "not ok - reliability $name: no $t"
 			continue
 		fi
-		echo "# reliability $name ($(date +%T))"
+		start=$(date +%s)
 		timeout "${RELIABILITY_TIMEOUT:-3600}" "$t" >"$results/reliability-$name.tap" 2>&1
 		rc=$?
+		echo "# reliability $name: $(($(date +%s) - start)) s"
 		# 4: the kselftest status of a script that skipped itself.
 		if [ $rc -ne 0 ] && [ $rc -ne 4 ] &&
 			! grep -q '^not ok' "$results/reliability-$name.tap"; then
@@ -115,7 +117,7 @@ for phase in "$@"; do
 	for f in "$results/$phase.tap" "$results"/selftest-*.tap; do
 		[ -f "$f" ] || continue
 		[ "$phase" = selftests ] || [ "$f" = "$results/$phase.tap" ] || continue
-		grep -E '^ *(not )?ok |^ *# (Subtest|SKIP|FAIL|[a-z_]+: pass:)|Totals' "$f" | tail -n 400
+		grep -E '^ *(not )?ok |^ *# (Subtest|SKIP|FAIL|[a-z_]+: pass:)|Totals|^# (selftest|reliability) [a-z_]+: [0-9]+ s$' "$f" | tail -n 400
 	done
 	for f in "$results"/reliability-*.tap; do
 		[ "$phase" = reliability ] && [ -f "$f" ] || continue

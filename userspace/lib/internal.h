@@ -165,6 +165,8 @@ void _ka_meta_atfork_child(void);
 #define KA_PM_LIVE	((unsigned int)BIT(7))
 #define KA_PM_MKSLAB(s)	(KA_PM_SLAB | ((__u32)(s) << 8))
 #define KA_PM_MKBLOCK(o) (KA_PM_BLOCK | ((__u32)(o) << 2))
+/* A page changing owner, while its old start bits are cleared (kind none). */
+#define KA_PM_BUSY	((unsigned int)BIT(31))
 
 /**
  * struct ka_pagemap - what libkarena knows of every window byte.

@@ -99,12 +99,34 @@ static void ka_pm_clear_starts(struct ka_pagemap *pm, size_t page)
 		__atomic_store_n(&pm->start[i], 0, __ATOMIC_RELAXED);
 }
 
+/*
+ * Give a page its entry.  A page that changes owner (a new slab or block
+ * on a page the window showed before) loses its old start bits first.
+ * Several threads may learn objects of one new slab at once, each from
+ * its own ALLOC_BULK: one of them must not clear the page's start bits
+ * after another has set its object's.  So the thread that changes the
+ * entry holds the page as KA_PM_BUSY while it clears, and the others
+ * wait until the new entry is there (a few stores; acquire pairs with
+ * the release below, so their start bits come after the clearing).
+ */
 static void ka_pm_set(struct ka_pagemap *pm, size_t page, __u32 entry)
 {
-	__u32 old = __atomic_load_n(&pm->map[page], __ATOMIC_RELAXED);
+	__u32 old = __atomic_load_n(&pm->map[page], __ATOMIC_ACQUIRE);
 
-	if (old == entry)
-		return;
+	for (;;) {
+		if (old == entry)
+			return;
+		if (old == KA_PM_BUSY) {
+			_ka_cpu_relax();
+			old = __atomic_load_n(&pm->map[page], __ATOMIC_ACQUIRE);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&pm->map[page], &old,
+						KA_PM_BUSY, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			break;
+	}
 	if (KA_PM_KIND(old) != KA_PM_NONE)
 		ka_pm_clear_starts(pm, page);
 	__atomic_store_n(&pm->map[page], entry, __ATOMIC_RELEASE);

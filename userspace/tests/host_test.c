@@ -372,6 +372,66 @@ static void test_double_free_threads(void)
 	      "a double free by another thread is detected");
 }
 
+/*
+ * Threads learn the objects of one new slab at once, from their own
+ * refills, on pages that held another slot's slab before: each page's
+ * stale start bits must be cleared once, before any new one is set.
+ * (Before the page was held BUSY while it was cleared, one thread could
+ * clear a page after the other had set a start bit on it, and that
+ * object's free was then refused as "not the start of an object".)
+ */
+#define RELEARN_PAGES	16
+#define RELEARN_STRIDE	48	/* some objects straddle two pages */
+#define RELEARN_ROUNDS	2000
+#define RELEARN_THREADS	16	/* more than the CPUs: some are preempted */
+
+static struct ka_pagemap relearn_pm;
+static pthread_barrier_t relearn_barrier;
+static unsigned long relearn_lost;
+
+static void *relearn(void *arg)
+{
+	unsigned long first = (uintptr_t)arg;
+	__u64 off, end = (__u64)RELEARN_PAGES << relearn_pm.page_shift;
+	int round;
+
+	for (round = 0; round < RELEARN_ROUNDS; round++) {
+		pthread_barrier_wait(&relearn_barrier);
+		for (off = first * RELEARN_STRIDE; off + RELEARN_STRIDE <= end;
+		     off += RELEARN_THREADS * RELEARN_STRIDE)
+			_ka_pm_learn_object(&relearn_pm, off, RELEARN_STRIDE,
+					    1 + round % 2);
+		pthread_barrier_wait(&relearn_barrier);
+		for (off = first * RELEARN_STRIDE; off + RELEARN_STRIDE <= end;
+		     off += RELEARN_THREADS * RELEARN_STRIDE)
+			if (!_ka_pm_start(&relearn_pm, off))
+				__atomic_add_fetch(&relearn_lost, 1,
+						   __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void test_relearn_race(void)
+{
+	pthread_t th[RELEARN_THREADS];
+	unsigned long i;
+
+	if (_ka_pm_init(&relearn_pm, RELEARN_PAGES << 12, 12)) {
+		CHECK(0, "page map for the relearn race");
+		return;
+	}
+	pthread_barrier_init(&relearn_barrier, NULL, RELEARN_THREADS);
+	for (i = 0; i < RELEARN_THREADS; i++)
+		pthread_create(&th[i], NULL, relearn, (void *)i);
+	for (i = 0; i < RELEARN_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&relearn_barrier);
+	_ka_pm_destroy(&relearn_pm);
+	CHECK(relearn_lost == 0,
+	      "%d threads learning one new slab's objects lose no start bit (%lu lost in %d rounds)",
+	      RELEARN_THREADS, relearn_lost, RELEARN_ROUNDS);
+}
+
 /* === Misuse, counted (KARENA_ABORT=0) === */
 
 static void test_misuse(void)
@@ -532,6 +592,7 @@ int main(void)
 	test_remote_destroy();
 	test_trim_races();
 	test_double_free_threads();
+	test_relearn_race();
 	test_misuse();
 	test_caches();
 	test_fork();
