@@ -327,14 +327,20 @@ static void __attribute__((constructor)) fork_during_init(void)
 	_exit(1);
 }
 
+/*
+ * The race is the library's own, so the kernel does not matter: 100
+ * rounds by default (the bug hung 24 children of 2000), fewer where an
+ * exec costs seconds (LT_FORK_INIT_ROUNDS; make check's debug kernel).
+ */
 TEST_F_TIMEOUT(stress, fork_during_first_call, 600)
 {
-	int i, status, bad = 0;
+	const char *env = getenv("LT_FORK_INIT_ROUNDS");
+	int i, status, bad = 0, rounds = env ? atoi(env) : 100;
 	pid_t pid;
 
 	if (lt_no_device())
 		SKIP(return, LT_NO_DEVICE);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < rounds; i++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (!pid) {
@@ -345,7 +351,7 @@ TEST_F_TIMEOUT(stress, fork_during_first_call, 600)
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		bad += !WIFEXITED(status) || WEXITSTATUS(status);
 	}
-	EXPECT_EQ(0, bad) TH_LOG("%d of 100 children hung or failed", bad);
+	EXPECT_EQ(0, bad) TH_LOG("%d of %d children hung or failed", bad, rounds);
 }
 
 TEST_HARNESS_MAIN
