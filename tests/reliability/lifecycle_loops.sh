@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Lifecycle loops (TAP on stdout), as root in the test VM:
-#   - insmod/rmmod idle, LOOP_IDLE times (ci 50, soak 1000);
-#   - LOOP_HELD times each (ci 10, soak 200) with something holding the
+#   - insmod/rmmod idle, LOOP_IDLE times (ci 5, soak 1000);
+#   - LOOP_HELD times each (ci 3, soak 200) with something holding the
 #     module: a client with its fd open, a client that closed its fd but
 #     keeps its window mapped, an open debugfs file: rmmod is refused
 #     while it exists and succeeds once it is gone;
@@ -22,8 +22,8 @@
 set -u
 . "$(dirname "$0")/rel_lib.sh"
 
-idle=${LOOP_IDLE:-$(by_scale 10 1000)}
-held=${LOOP_HELD:-$(by_scale 10 200)}
+idle=${LOOP_IDLE:-$(by_scale 5 1000)}
+held=${LOOP_HELD:-$(by_scale 3 200)}
 arena_mb=16
 slack=${LOOP_SLACK_KB:-$((arena_mb * 1024 / 2))}
 # Under KASAN the quarantine of freed objects (up to 1/32 of RAM) moves
