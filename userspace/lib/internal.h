@@ -89,6 +89,7 @@ int _ka_prim_open_file(const char *path, bool write, bool trunc);
 long _ka_prim_read_file(const char *path, char *buf, size_t len);
 int _ka_prim_write_file(const char *path, const char *buf);
 int _ka_prim_getpid(void);
+void _ka_prim_yield(void);
 int _ka_prim_exe_path(char *buf, size_t len);
 int _ka_prim_memfd(size_t len);
 long _ka_prim_pwrite(int fd, const void *buf, size_t len, __u64 off);

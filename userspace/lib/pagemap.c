@@ -112,12 +112,17 @@ static void ka_pm_clear_starts(struct ka_pagemap *pm, size_t page)
 static void ka_pm_set(struct ka_pagemap *pm, size_t page, __u32 entry)
 {
 	__u32 old = __atomic_load_n(&pm->map[page], __ATOMIC_ACQUIRE);
+	unsigned int spins = 0;
 
 	for (;;) {
 		if (old == entry)
 			return;
 		if (old == KA_PM_BUSY) {
-			_ka_cpu_relax();
+			/* Its holder may have been preempted: let it run. */
+			if (++spins % 64 == 0)
+				_ka_prim_yield();
+			else
+				_ka_cpu_relax();
 			old = __atomic_load_n(&pm->map[page], __ATOMIC_ACQUIRE);
 			continue;
 		}

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -246,6 +247,15 @@ int _ka_prim_write_file(const char *path, const char *buf)
 int _ka_prim_getpid(void)
 {
 	return getpid();
+}
+
+/**
+ * _ka_prim_yield() - let another thread run: one that holds what this
+ * one waits for may have been preempted.
+ */
+void _ka_prim_yield(void)
+{
+	sched_yield();
 }
 
 /**

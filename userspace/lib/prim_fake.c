@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,6 +512,11 @@ int _ka_prim_write_file(const char *path, const char *buf)
 int _ka_prim_getpid(void)
 {
 	return getpid();
+}
+
+void _ka_prim_yield(void)
+{
+	sched_yield();
 }
 
 int _ka_prim_exe_path(char *buf, size_t len)
