@@ -48,6 +48,7 @@ settled_free_kb() {
 	mem_free_kb
 }
 base=$(settled_free_kb)
+cp /proc/meminfo "$tmp/meminfo.base"
 
 # One cycle's load half.  (Whether the arena came from the kernel is
 # checked once, settled, by arena_from_kernel: within one cycle MemFree
@@ -200,7 +201,12 @@ for v in ${LOOP_VARIANTS:-idle client mapping debugfs sigkill}; do
 done
 
 now=$(settled_free_kb)
+# Where MemFree went: every /proc/meminfo field that moved by 256 KiB or
+# more over the loops (Percpu, Slab, VmallocUsed, ... against the arena).
+moved=$(awk 'NR == FNR { v[$1] = $2; next }
+	     $1 in v && ($2 - v[$1] >= 256 || v[$1] - $2 >= 256) {
+		printf "%s %+d KiB; ", $1, $2 - v[$1] }' "$tmp/meminfo.base" /proc/meminfo)
 check memfree_back_after_all_cycles \
-	"$([ $((base - now)) -le "$drift" ] || echo "MemFree is $((base - now)) KiB lower than before the loops")"
+	"$([ $((base - now)) -le "$drift" ] || echo "MemFree is $((base - now)) KiB lower than before the loops (/proc/meminfo: $moved)")"
 figure "lifecycle_cycles=$cycles memfree_drift_kb=$((base - now))"
 tap_end
