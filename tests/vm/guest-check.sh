@@ -92,8 +92,13 @@ phase_interposer() {
 # Reliability (Documentation/reliability.rst): each script of
 # tests/reliability loads and unloads karena itself and writes its TAP to
 # reliability-<script>.tap; RELIABILITY_SCALE (ci or soak) sizes them.
+lockdep_on() {
+	[ ! -r /proc/lockdep_stats ] || grep -Eq 'debug_locks: +1' /proc/lockdep_stats
+}
+
 phase_reliability() {
-	local t name rc start
+	local t name rc start lockdep=0
+	lockdep_on && lockdep=1
 	for name in ${KARENA_RELIABILITY:-lifecycle_loops isolation pressure load fault_sweep fuzz}; do
 		t=$top/tests/reliability/$name.sh
 		if [ ! -x "$t" ]; then
@@ -104,6 +109,17 @@ phase_reliability() {
 		timeout "${RELIABILITY_TIMEOUT:-3600}" "$t" >"$results/reliability-$name.tap" 2>&1
 		rc=$?
 		echo "# reliability $name: $(($(date +%s) - start)) s"
+		# Name the script that turned lockdep off, if one did (the
+		# oracle after the phase only sees that it is off).
+		if [ "$lockdep" = 1 ] && ! lockdep_on; then
+			lockdep=0
+			{
+				echo "not ok - lockdep_still_on_after_$name"
+				echo "# lockdep turned itself off during $name; the kernel log says:"
+				dmesg | grep -E 'lockdep|locking correctness|lock debugging|debug_locks|too low|INFO: |taint' |
+					grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' | tail -n 20 | sed 's/^/#   /'
+			} >>"$results/reliability-$name.tap"
+		fi
 		# 4: the kselftest status of a script that skipped itself.
 		if [ $rc -ne 0 ] && [ $rc -ne 4 ] &&
 			! grep -q '^not ok' "$results/reliability-$name.tap"; then
@@ -137,5 +153,7 @@ for phase in "$@"; do
 	check_oracle "oracle after $phase ($kernel)"
 done
 check_oracle --final "oracle at the end ($kernel)" || status=1
+# The whole kernel log, beside the console (which leaves KERN_DEBUG out).
+dmesg >"$results/dmesg.log"
 cat "$results/oracle.tap"
 exit $status

@@ -11,18 +11,24 @@
 # Checks: no taint bits beyond O (out-of-tree), E (unsigned module) and N
 # (test module); lockdep still enabled; kmemleak finds nothing (--final
 # waits out kmemleak's 5 s minimum object age first); dmesg since the last
-# check free of BUG/WARNING/KASAN/UBSAN/lockdep/RCU-stall/... reports.
+# check free of BUG/WARNING/KASAN/UBSAN/lockdep/RCU-stall/... reports, and
+# the kernel log never wrapped (a wrapped log could hide a report).  When
+# lockdep is off, every line of the log that says why is printed.
 set -uo pipefail
 
 state=/tmp/karena-oracle
 kml=/sys/kernel/debug/kmemleak
 allowed_taint=$(((1 << 12) | (1 << 13) | (1 << 18)))
-pattern='BUG:|WARNING:|KASAN:|KFENCE:|UBSAN:|Bad page (state|map)|Bad rss-counter|refcount_t:|possible (circular|recursive)|inconsistent lock|sleeping function called|unreferenced object|Objects remaining|general protection|Oops|Call Trace|rcu_.*detected stall|INFO: task .* blocked|lockdep|kernel BUG|list_(add|del) corruption|page allocation failure'
+pattern='BUG:|WARNING:|KASAN:|KFENCE:|UBSAN:|Bad page (state|map)|Bad rss-counter|refcount_t:|possible (circular|recursive)|inconsistent lock|sleeping function called|unreferenced object|Objects remaining|general protection|Oops|Call Trace|rcu_.*detected stall|INFO: task .* blocked|lockdep|kernel BUG|list_(add|del) corruption|page allocation failure|turning off the locking correctness validator|Disabling lock debugging'
+# What may say why lockdep turned itself off (print_lockdep_off() prints
+# at KERN_DEBUG, which the console leaves out).
+why_off='lockdep|locking correctness|lock debugging|debug_locks|too low|INFO: |taint'
 
 if [ "${1:-}" = --init ]; then
 	mkdir -p "$state"
 	cat /proc/sys/kernel/tainted >"$state/taint"
 	dmesg | wc -l >"$state/dmesg-lines"
+	dmesg | head -n 1 >"$state/dmesg-first"
 	# Leaks reported before our first phase are the kernel's, not ours.
 	# No automatic scans: a scan walks every object in an RCU read-side
 	# section, and under heavy churn on a slow emulator it never ended
@@ -49,6 +55,7 @@ new=$(((taint & ~base) & ~allowed_taint))
 if [ -r /proc/lockdep_stats ] &&
 	! grep -Eq 'debug_locks: +1' /proc/lockdep_stats; then
 	problems+=("lockdep turned itself off (debug_locks: 0)")
+	why=$(dmesg | grep -E "$why_off" | grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' | tail -n 20)
 fi
 
 if [ -w "$kml" ]; then
@@ -63,6 +70,9 @@ lines=$(dmesg | tail -n +$((from + 1)))
 dmesg | wc -l >"$state/dmesg-lines"
 hits=$(grep -E "$pattern" <<<"$lines")
 [ -z "$hits" ] || problems+=("dmesg reports")
+if [ -s "$state/dmesg-first" ] && [ "$(dmesg | head -n 1)" != "$(cat "$state/dmesg-first")" ]; then
+	problems+=("the kernel log wrapped (log_buf_len too small): reports may have been lost")
+fi
 
 if [ ${#problems[@]} -eq 0 ]; then
 	echo "ok - $name"
@@ -72,6 +82,7 @@ echo "not ok - $name"
 for p in "${problems[@]}"; do
 	echo "# oracle: $p"
 done
+[ -n "${why:-}" ] && { echo "# what the log says about it:"; sed 's/^/#   /' <<<"$why"; }
 [ -n "$hits" ] && { echo "# dmesg since the last check:"; sed 's/^/#   /' <<<"$lines" | tail -n 80; }
 [ -n "${leaks:-}" ] && sed 's/^/#   /' <<<"$leaks" | head -n 60
 exit 1
