@@ -894,12 +894,17 @@ static int ka_chunk_cmp(const void *a, const void *b)
 	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
 }
 
-static void ka_free_chunks(struct ka_arena *arena, unsigned int nr)
+/* Give back every kernel allocation behind the chunks. */
+static void ka_free_chunks(struct ka_arena *arena)
 {
 	unsigned int i;
 
-	for (i = 0; i < nr; i++)
-		__free_pages(arena->chunks[i].page, arena->max_order);
+	for (i = 0; i < arena->nr_chunks; i++) {
+		struct ka_chunk *c = &arena->chunks[i];
+
+		if (c->alloc_order != KA_CHUNK_PART)
+			__free_pages(c->page, c->alloc_order);
+	}
 }
 
 /*
@@ -960,67 +965,155 @@ static void ka_arena_init_lists(struct ka_arena *arena)
 	}
 }
 
+/* One alloc_pages() block taken for an arena under construction. */
+struct ka_grab {
+	struct page *page;
+	unsigned int order;
+};
+
+static struct page *ka_grab_one(unsigned int order, unsigned int nr_grabbed,
+				const struct ka_arena_sim *sim)
+{
+	if (sim && (nr_grabbed >= sim->max_grabs ||
+		    (order > sim->max_avail_order &&
+		     nr_grabbed >= sim->big_grabs)))
+		return NULL;
+	return alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL,
+			   order);
+}
+
+/*
+ * Take @nr_pages from the kernel in blocks of @max_order, then, when no
+ * more of those are to be had, of each smaller order down to @min_order.
+ * Return: the number of blocks taken (all of @nr_pages) or -ENOMEM (and
+ * the blocks taken are given back).  The last block has the smallest
+ * order: the order of the arena's chunks.
+ */
+static long ka_grab_pages(struct ka_arena *arena, struct ka_grab *grabs,
+			  unsigned int max_order, unsigned int min_order,
+			  const struct ka_arena_sim *sim)
+{
+	unsigned long need = arena->nr_pages, kib;
+	unsigned int order = max_order, n = 0;
+
+	while (need) {
+		struct page *page = ka_grab_one(order, n, sim);
+
+		if (page) {
+			grabs[n].page = page;
+			grabs[n++].order = order;
+			need -= 1UL << order;
+		} else if (order > min_order) {
+			order--;
+		} else {
+			break;
+		}
+	}
+	if (!need)
+		return n;
+
+	kib = (arena->nr_pages - need) << (PAGE_SHIFT - 10);
+	if (min_order == max_order)
+		pr_err("arena %s: asked the kernel for %lu chunks of %lu KiB (%lu KiB), obtained %lu (%lu KiB); giving them back\n",
+		       arena->name, arena->nr_pages >> max_order,
+		       PAGE_SIZE << max_order >> 10,
+		       arena->nr_pages << (PAGE_SHIFT - 10),
+		       kib >> (max_order + PAGE_SHIFT - 10), kib);
+	else
+		pr_err("arena %s: asked the kernel for %lu KiB in blocks of %lu KiB down to %lu KiB, obtained %lu KiB; giving them back\n",
+		       arena->name, arena->nr_pages << (PAGE_SHIFT - 10),
+		       PAGE_SIZE << max_order >> 10,
+		       PAGE_SIZE << min_order >> 10, kib);
+	while (n--)
+		__free_pages(grabs[n].page, grabs[n].order);
+	return -ENOMEM;
+}
+
+/*
+ * Cut the blocks taken into chunks of the smallest order among them.
+ * The first chunk of each block gives the whole block back at destroy;
+ * the others are marked KA_CHUNK_PART.
+ */
+static void ka_grabs_to_chunks(struct ka_arena *arena,
+			       const struct ka_grab *grabs, unsigned int nr)
+{
+	unsigned int order = arena->max_order, g, i = 0;
+	unsigned long k;
+
+	for (g = 0; g < nr; g++) {
+		unsigned long pfn = page_to_pfn(grabs[g].page);
+
+		for (k = 0; k < 1UL << (grabs[g].order - order); k++) {
+			struct ka_chunk *c = &arena->chunks[i++];
+
+			c->pfn = pfn + (k << order);
+			c->page = pfn_to_page(c->pfn);
+			c->alloc_order = k ? KA_CHUNK_PART : grabs[g].order;
+		}
+	}
+}
+
 /**
- * __ka_arena_create() - ka_arena_create() with a simulated shortage.
+ * __ka_arena_create() - ka_arena_create_flexible() with a simulated
+ * shortage.
  * @name: as for ka_arena_create().
  * @nr_chunks: as for ka_arena_create().
  * @max_order: as for ka_arena_create().
- * @chunk_limit: act as if the kernel had no more than this many chunks
- *	to give (tests of the shortfall path); UINT_MAX for no limit.
+ * @min_order: as for ka_arena_create_flexible().
+ * @sim: act as if the kernel had less to give (tests); NULL for none.
  *
  * Context: Process context; sleeps.
  * Return: as for ka_arena_create().
  */
 struct ka_arena *__ka_arena_create(const char *name, unsigned int nr_chunks,
 				   unsigned int max_order,
-				   unsigned int chunk_limit)
+				   unsigned int min_order,
+				   const struct ka_arena_sim *sim)
 {
-	unsigned long chunk_kib;
+	struct ka_grab *grabs;
 	struct ka_arena *arena;
-	unsigned int got, cpu, o;
+	unsigned int cpu, o;
+	long nr_grabs;
 
-	if (!nr_chunks || max_order > KA_MAX_ORDER ||
-	    nr_chunks > (ULONG_MAX >> max_order) / 2)
+	if (!nr_chunks || max_order > KA_MAX_ORDER || min_order > max_order ||
+	    nr_chunks > (ULONG_MAX >> max_order) / 2 ||
+	    ((unsigned long)nr_chunks << (max_order - min_order)) > UINT_MAX)
 		return NULL;
-	chunk_kib = (PAGE_SIZE << max_order) >> 10;
 	arena = kzalloc(sizeof(*arena), GFP_KERNEL);
 	if (!arena)
 		return NULL;
 	strscpy(arena->name, name, sizeof(arena->name));
-	arena->max_order = max_order;
-	arena->nr_chunks = nr_chunks;
 	arena->nr_pages = (unsigned long)nr_chunks << max_order;
 	spin_lock_init(&arena->lock);
 	mutex_init(&arena->validate_lock);
 	ka_fail_init(arena);
 
-	arena->chunks = kcalloc(nr_chunks, sizeof(*arena->chunks), GFP_KERNEL);
+	/* At most one block per chunk of min_order. */
+	grabs = kvmalloc_array(arena->nr_pages >> min_order, sizeof(*grabs),
+			       GFP_KERNEL);
 	arena->desc = kvcalloc(arena->nr_pages, sizeof(*arena->desc),
 			       GFP_KERNEL);
 	arena->pcp = alloc_percpu(struct ka_pcp);
-	if (!arena->chunks || !arena->desc || !arena->pcp)
+	if (!grabs || !arena->desc || !arena->pcp)
 		goto err_meta;
 
-	for (got = 0; got < nr_chunks; got++) {
-		struct page *page = NULL;
-
-		if (got < chunk_limit)
-			page = alloc_pages(GFP_KERNEL | __GFP_NOWARN |
-					   __GFP_RETRY_MAYFAIL, max_order);
-		if (!page)
-			break;
-		arena->chunks[got].page = page;
-		arena->chunks[got].pfn = page_to_pfn(page);
-	}
-	if (got < nr_chunks) {
-		pr_err("arena %s: asked the kernel for %u chunks of %lu KiB (%lu KiB), obtained %u (%lu KiB); giving them back\n",
-		       arena->name, nr_chunks, chunk_kib, nr_chunks * chunk_kib,
-		       got, got * chunk_kib);
-		ka_free_chunks(arena, got);
+	nr_grabs = ka_grab_pages(arena, grabs, max_order, min_order, sim);
+	if (nr_grabs < 0)
+		goto err_meta;
+	arena->max_order = grabs[nr_grabs - 1].order;
+	arena->nr_chunks = arena->nr_pages >> arena->max_order;
+	arena->chunks = kvcalloc(arena->nr_chunks, sizeof(*arena->chunks),
+				 GFP_KERNEL);
+	if (!arena->chunks) {
+		while (nr_grabs--)
+			__free_pages(grabs[nr_grabs].page,
+				     grabs[nr_grabs].order);
 		goto err_meta;
 	}
-	sort(arena->chunks, nr_chunks, sizeof(*arena->chunks), ka_chunk_cmp,
-	     NULL);
+	ka_grabs_to_chunks(arena, grabs, nr_grabs);
+	kvfree(grabs);
+	sort(arena->chunks, arena->nr_chunks, sizeof(*arena->chunks),
+	     ka_chunk_cmp, NULL);
 	ka_chunk_map_init(arena);
 
 	ka_arena_init_lists(arena);
@@ -1038,9 +1131,9 @@ struct ka_arena *__ka_arena_create(const char *name, unsigned int nr_chunks,
 	return arena;
 
 err_meta:
+	kvfree(grabs);
 	free_percpu(arena->pcp);
 	kvfree(arena->desc);
-	kfree(arena->chunks);
 	kfree(arena);
 	return NULL;
 }
@@ -1062,9 +1155,38 @@ EXPORT_SYMBOL_IF_KUNIT(__ka_arena_create);
 struct ka_arena *ka_arena_create(const char *name, unsigned int nr_chunks,
 				 unsigned int max_order)
 {
-	return __ka_arena_create(name, nr_chunks, max_order, UINT_MAX);
+	return __ka_arena_create(name, nr_chunks, max_order, max_order, NULL);
 }
 EXPORT_SYMBOL_IF_KUNIT(ka_arena_create);
+
+/**
+ * ka_arena_create_flexible() - make an arena, in smaller chunks if the
+ * kernel has no free blocks of the size asked for.
+ * @name: as for ka_arena_create().
+ * @nr_chunks: as for ka_arena_create(): the arena has
+ *	@nr_chunks << @max_order pages.
+ * @max_order: the order of chunk wanted.
+ * @min_order: the smallest order of chunk accepted.
+ *
+ * Takes blocks of @max_order from the kernel while it has them, then of
+ * each smaller order down to @min_order (after a while up, free memory is
+ * fragmented: a kernel may have gigabytes free and no 4 MiB block).  The
+ * arena's chunks all have the smallest order that was needed, so a block
+ * taken at a larger order becomes several chunks, and that order is the
+ * arena's ka_arena_max_order(): allocations above it fail.
+ *
+ * Context: Process context; sleeps.
+ * Return: the arena, every page free, or NULL (bad arguments or no memory,
+ * after giving back what was obtained and reporting the shortfall).
+ */
+struct ka_arena *ka_arena_create_flexible(const char *name,
+					  unsigned int nr_chunks,
+					  unsigned int max_order,
+					  unsigned int min_order)
+{
+	return __ka_arena_create(name, nr_chunks, max_order, min_order, NULL);
+}
+EXPORT_SYMBOL_IF_KUNIT(ka_arena_create_flexible);
 
 static const char * const ka_state_name[KA_PAGE_NR_STATES] = {
 	[KA_PAGE_FREE]	= "free",
@@ -1152,11 +1274,11 @@ void ka_arena_destroy(struct ka_arena *arena)
 	ka_drain_pcp(arena);
 	ka_arena_validate(arena);
 	ka_arena_report_leaks(arena);
-	ka_free_chunks(arena, arena->nr_chunks);
+	ka_free_chunks(arena);
 	free_percpu(arena->pcp);
 	kvfree(arena->chunk_map);
 	kvfree(arena->desc);
-	kfree(arena->chunks);
+	kvfree(arena->chunks);
 	mutex_destroy(&arena->validate_lock);
 	kfree(arena);
 }
@@ -1167,14 +1289,18 @@ EXPORT_SYMBOL_IF_KUNIT(ka_arena_destroy);
 /**
  * karena_buddy_init() - set up the buddy layer and the module's arena.
  *
- * Makes karena_arena from the arena_mb and max_order parameters (already
- * checked by karena_check_params()) and adds its debugfs files.
+ * Makes karena_arena from the arena_mb, max_order and min_order parameters
+ * (already checked by karena_check_params()), in chunks of max_order if
+ * the kernel has enough free blocks of that order, else of the smallest
+ * order down to min_order that it has (ka_arena_create_flexible()), and
+ * adds its debugfs files.
  *
  * Context: Process context, module load.
  * Return: 0, or a negative errno (-ENOMEM if the arena cannot be had).
  */
 int karena_buddy_init(void)
 {
+	struct ka_arena *arena;
 	unsigned int chunks;
 	int ret;
 
@@ -1186,15 +1312,21 @@ int karena_buddy_init(void)
 
 	chunks = ((unsigned long)karena_arena_mb << 20) >>
 		 (PAGE_SHIFT + karena_max_order);
-	karena_arena = ka_arena_create(KBUILD_MODNAME, chunks,
-				       karena_max_order);
-	if (!karena_arena) {
+	arena = ka_arena_create_flexible(KBUILD_MODNAME, chunks,
+					 karena_max_order, karena_min_order);
+	if (!arena) {
 		ret = -ENOMEM;
 		goto err_cpuhp;
 	}
-	ka_arena_debugfs_init(karena_arena, karena_debugfs_root);
-	pr_info("arena: %u MiB in %u chunks of order %u\n", karena_arena_mb,
-		chunks, karena_max_order);
+	karena_arena = arena;
+	ka_arena_debugfs_init(arena, karena_debugfs_root);
+	if (arena->max_order < karena_max_order)
+		pr_warn("arena: %u MiB in %u chunks of order %u: the kernel ran out of free blocks of order %u; page blocks above order %u are not available\n",
+			karena_arena_mb, arena->nr_chunks, arena->max_order,
+			arena->max_order + 1, arena->max_order);
+	else
+		pr_info("arena: %u MiB in %u chunks of order %u\n",
+			karena_arena_mb, arena->nr_chunks, arena->max_order);
 	return 0;
 
 err_cpuhp:
@@ -1220,7 +1352,7 @@ void karena_buddy_exit(void)
 /**
  * karena_alloc_pages() - allocate 2^order pages from karena's arena.
  * @flags: %KARENA_ALLOC_ZERO and/or %KARENA_ALLOC_NOPCP.
- * @order: log2 of the number of pages, at most the max_order parameter.
+ * @order: log2 of the number of pages, at most ka_arena_max_order().
  *
  * The counterpart of alloc_pages() for karena's arena: a physically
  * contiguous block, aligned to its size, in the kernel's linear map.

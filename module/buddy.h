@@ -79,6 +79,10 @@ void karena_buddy_exit(void);
 
 struct ka_arena *ka_arena_create(const char *name, unsigned int nr_chunks,
 				 unsigned int max_order);
+struct ka_arena *ka_arena_create_flexible(const char *name,
+					  unsigned int nr_chunks,
+					  unsigned int max_order,
+					  unsigned int min_order);
 void ka_arena_destroy(struct ka_arena *arena);
 
 struct page *ka_alloc_pages(struct ka_arena *arena, unsigned int flags,

@@ -55,16 +55,23 @@ enum ka_bad_free {
 };
 
 /**
- * struct ka_chunk - one 2^max_order block taken from the kernel.
+ * struct ka_chunk - 2^max_order pages taken from the kernel.
  * @pfn: first page frame number; a multiple of 2^max_order.
  * @page: first page.
  * @desc: the chunk's 2^max_order descriptors (a slice of arena->desc).
+ * @alloc_order: the order of the alloc_pages() block that starts with
+ *	this chunk, freed with it; KA_CHUNK_PART if the chunk is a later
+ *	part of a larger block (an arena made of chunks smaller than the
+ *	blocks first taken, see ka_arena_create_flexible()).
  */
 struct ka_chunk {
 	unsigned long pfn;
 	struct page *page;
 	struct ka_page_desc *desc;
+	unsigned int alloc_order;
 };
+
+#define KA_CHUNK_PART	UINT_MAX
 
 /**
  * struct ka_order_stats - counters of one order.
@@ -252,9 +259,23 @@ unsigned long ka_arena_pcp_pages(struct ka_arena *arena);
 const char *ka_page_state_name(unsigned int state);
 
 unsigned long ka_arena_report_leaks(struct ka_arena *arena);
+
+/**
+ * struct ka_arena_sim - a kernel with less to give than it has (tests).
+ * @max_grabs: alloc_pages() calls that may succeed.
+ * @max_avail_order: no free block above this order ...
+ * @big_grabs: ... once this many alloc_pages() calls have succeeded.
+ */
+struct ka_arena_sim {
+	unsigned int max_grabs;
+	unsigned int max_avail_order;
+	unsigned int big_grabs;
+};
+
 struct ka_arena *__ka_arena_create(const char *name, unsigned int nr_chunks,
 				   unsigned int max_order,
-				   unsigned int chunk_limit);
+				   unsigned int min_order,
+				   const struct ka_arena_sim *sim);
 
 /* buddy_validate.c */
 int ka_arena_validate_locked(struct ka_arena *arena, unsigned long *seen);

@@ -20,6 +20,7 @@ static int version_show(struct seq_file *m, void *v)
 	seq_printf(m, "version=%s\n", KARENA_VERSION);
 	seq_printf(m, "arena_mb=%u\n", karena_arena_mb);
 	seq_printf(m, "max_order=%u\n", karena_max_order);
+	seq_printf(m, "min_order=%u\n", karena_min_order);
 	seq_printf(m, "page_size=%lu\n", PAGE_SIZE);
 	seq_printf(m, "dev_mode=%#o\n", karena_dev_mode);
 	return 0;

@@ -51,13 +51,14 @@
 /* Module parameters (main.c); validated once at load, read-only after. */
 extern unsigned int karena_arena_mb;
 extern unsigned int karena_max_order;
+extern unsigned int karena_min_order;
 extern unsigned int karena_dev_mode;
 
 /* Root of /sys/kernel/debug/karena/ (debugfs.c); may be an error pointer. */
 extern struct dentry *karena_debugfs_root;
 
 int karena_check_params(unsigned int arena_mb, unsigned int max_order,
-			unsigned int dev_mode);
+			unsigned int min_order, unsigned int dev_mode);
 
 int karena_debugfs_init(void);
 void karena_debugfs_exit(void);

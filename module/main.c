@@ -28,6 +28,10 @@ unsigned int karena_max_order = 10;
 module_param_named(max_order, karena_max_order, uint, 0444);
 MODULE_PARM_DESC(max_order, "Largest buddy order; chunks are 2^max_order pages (default 10)");
 
+unsigned int karena_min_order = 3;
+module_param_named(min_order, karena_min_order, uint, 0444);
+MODULE_PARM_DESC(min_order, "Smallest chunk order accepted when the kernel has no free blocks of max_order (default 3)");
+
 unsigned int karena_dev_mode = 0600;
 module_param_named(dev_mode, karena_dev_mode, uint, 0444);
 MODULE_PARM_DESC(dev_mode, "Permission bits of /dev/karena (default 0600)");
@@ -36,23 +40,30 @@ MODULE_PARM_DESC(dev_mode, "Permission bits of /dev/karena (default 0600)");
  * karena_check_params() - validate the load-time parameters.
  * @arena_mb: arena size in MiB.
  * @max_order: largest buddy order.
+ * @min_order: smallest chunk order accepted.
  * @dev_mode: permission bits of the device node.
  *
  * The arena must hold at least one chunk of 2^@max_order pages, be a whole
  * number of chunks, and leave at least half of RAM to the kernel;
  * @max_order must be below the kernel's MAX_ORDER, since each chunk comes
- * from one alloc_pages() call.  Each refusal names the parameter.
+ * from one alloc_pages() call, and @min_order at most @max_order.  Each
+ * refusal names the parameter.
  *
  * Context: Process context.
  * Return: 0 if all are valid, -EINVAL otherwise.
  */
 int karena_check_params(unsigned int arena_mb, unsigned int max_order,
-			unsigned int dev_mode)
+			unsigned int min_order, unsigned int dev_mode)
 {
 	unsigned long chunk_bytes, arena_pages;
 
 	if (max_order >= MAX_ORDER) {
 		pr_err("max_order=%u: must be below %d\n", max_order, MAX_ORDER);
+		return -EINVAL;
+	}
+	if (min_order > max_order) {
+		pr_err("min_order=%u: must not exceed max_order=%u\n",
+		       min_order, max_order);
 		return -EINVAL;
 	}
 	chunk_bytes = PAGE_SIZE << max_order;
@@ -81,7 +92,7 @@ static int __init karena_init(void)
 	int ret;
 
 	ret = karena_check_params(karena_arena_mb, karena_max_order,
-				  karena_dev_mode);
+				  karena_min_order, karena_dev_mode);
 	if (ret)
 		return ret;
 

@@ -835,14 +835,82 @@ static void validate_detects_unmerged_buddies(struct kunit *test)
 /* The create path gives back what it got when the kernel runs short. */
 static void buddy_create_gives_back_on_shortfall(struct kunit *test)
 {
+	struct ka_arena_sim two = { 2, KA_MAX_ORDER, 0 };
+	struct ka_arena_sim none = { 0, KA_MAX_ORDER, 0 };
+	struct ka_arena_sim four = { 4, KA_MAX_ORDER, 0 };
 	struct ka_arena *arena;
 
-	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 2));
-	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 0));
-	arena = __ka_arena_create("kunit", 4, 3, 4);
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 3, &two));
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 3, &none));
+	/* min_order above max_order, and chunks too many to count. */
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 4, NULL));
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", UINT_MAX >> 2, 3, 0,
+						  &none));
+	arena = __ka_arena_create("kunit", 4, 3, 3, &four);
 	KUNIT_ASSERT_NOT_NULL(test, arena);
 	test->priv = arena;
 	KUNIT_EXPECT_EQ(test, ka_arena_nr_pages(arena), 32UL);
+	KUNIT_EXPECT_EQ(test, ka_arena_max_order(arena), 3U);
+}
+
+/*
+ * No free blocks of the order asked for: the arena is made of smaller
+ * chunks, down to min_order, and works as an arena of that order.
+ */
+static void buddy_create_falls_back_to_smaller_chunks(struct kunit *test)
+{
+	/* Two blocks of order 3, then nothing above order 1. */
+	struct ka_arena_sim frag = { UINT_MAX, 1, 2 };
+	struct ka_arena_sim none = { UINT_MAX, 1, 0 };
+	struct page *pages[16];
+	struct ka_arena *arena;
+	unsigned int i, heads = 0, parts = 0;
+
+	/* Order 1 is below min_order 2: refused, everything given back. */
+	KUNIT_EXPECT_NULL(test, __ka_arena_create("kunit", 4, 3, 2, &frag));
+
+	arena = __ka_arena_create("kunit", 4, 3, 1, &frag);
+	KUNIT_ASSERT_NOT_NULL(test, arena);
+	test->priv = arena;
+	KUNIT_EXPECT_EQ(test, ka_arena_nr_pages(arena), 32UL);
+	KUNIT_EXPECT_EQ(test, ka_arena_max_order(arena), 1U);
+	KUNIT_EXPECT_EQ(test, arena->nr_chunks, 16U);
+	for (i = 0; i < arena->nr_chunks; i++) {
+		struct ka_chunk *c = &arena->chunks[i];
+
+		KUNIT_EXPECT_EQ(test, c->pfn & 1, 0UL);
+		if (c->alloc_order == KA_CHUNK_PART) {
+			parts++;
+			continue;
+		}
+		heads++;
+		/* 2 blocks of order 3 (4 chunks each), 8 of order 1. */
+		KUNIT_EXPECT_TRUE(test,
+				  c->alloc_order == 3 || c->alloc_order == 1);
+	}
+	KUNIT_EXPECT_EQ(test, heads, 10U);
+	KUNIT_EXPECT_EQ(test, parts, 6U);
+	kt_expect_whole(test, arena);
+
+	/* Blocks above the chunks' order are not to be had. */
+	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, 0, 2));
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		pages[i] = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 1);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+	}
+	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, KA_ALLOC_NOPCP, 0));
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		KUNIT_EXPECT_EQ(test, ka_free_pages(arena, pages[i], 1), 0);
+	kt_expect_whole(test, arena);
+
+	/* No order-3 block at all: chunks of order 1 from the start. */
+	ka_arena_destroy(arena);
+	arena = __ka_arena_create("kunit", 4, 3, 0, &none);
+	test->priv = arena;
+	KUNIT_ASSERT_NOT_NULL(test, arena);
+	KUNIT_EXPECT_EQ(test, arena->nr_chunks, 16U);
+	KUNIT_EXPECT_EQ(test, ka_arena_max_order(arena), 1U);
+	kt_expect_whole(test, arena);
 }
 
 /* What is still allocated at destroy is counted and reported. */
@@ -1068,6 +1136,7 @@ static struct kunit_case karena_buddy_cases[] = {
 	KUNIT_CASE(buddy_desc_lookup_every_chunk_page),
 	KUNIT_CASE(buddy_create_rejects_bad_arguments),
 	KUNIT_CASE(buddy_create_gives_back_on_shortfall),
+	KUNIT_CASE(buddy_create_falls_back_to_smaller_chunks),
 	KUNIT_CASE(buddy_alloc_rejects_bad_arguments),
 	KUNIT_CASE_PARAM(buddy_split_and_merge_restore_max_order,
 			 kt_order_gen_params),

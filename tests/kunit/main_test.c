@@ -9,21 +9,24 @@
 
 struct param_case {
 	const char *what;
-	unsigned int arena_mb, max_order, dev_mode;
+	unsigned int arena_mb, max_order, min_order, dev_mode;
 	int expect;
 };
 
 static const struct param_case param_cases[] = {
-	{ "defaults", 64, 10, 0600, 0 },
-	{ "one chunk", 4, 10, 0600, 0 },
-	{ "small chunks", 1, 0, 0666, 0 },
-	{ "zero arena", 0, 10, 0600, -EINVAL },
-	{ "partial chunk", 6, 10, 0600, -EINVAL },
-	{ "order at MAX_ORDER", 64, MAX_ORDER, 0600, -EINVAL },
-	{ "huge order", 64, ~0U, 0600, -EINVAL },
-	{ "arena beyond RAM", ~0U >> 1, 10, 0600, -EINVAL },
-	{ "exec bit in mode", 64, 10, 0700, -EINVAL },
-	{ "setuid bit in mode", 64, 10, 04600, -EINVAL },
+	{ "defaults", 64, 10, 3, 0600, 0 },
+	{ "one chunk", 4, 10, 3, 0600, 0 },
+	{ "small chunks", 1, 0, 0, 0666, 0 },
+	{ "no smaller chunks", 64, 10, 10, 0600, 0 },
+	{ "zero arena", 0, 10, 3, 0600, -EINVAL },
+	{ "partial chunk", 6, 10, 3, 0600, -EINVAL },
+	{ "order at MAX_ORDER", 64, MAX_ORDER, 3, 0600, -EINVAL },
+	{ "huge order", 64, ~0U, 3, 0600, -EINVAL },
+	{ "min_order above max_order", 64, 10, 11, 0600, -EINVAL },
+	{ "huge min_order", 64, 10, ~0U, 0600, -EINVAL },
+	{ "arena beyond RAM", ~0U >> 1, 10, 3, 0600, -EINVAL },
+	{ "exec bit in mode", 64, 10, 3, 0700, -EINVAL },
+	{ "setuid bit in mode", 64, 10, 3, 04600, -EINVAL },
 };
 
 static void param_case_desc(const struct param_case *c, char *desc)
@@ -39,7 +42,7 @@ static void params_validated_at_load(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, c->expect,
 			karena_check_params(c->arena_mb, c->max_order,
-					    c->dev_mode));
+					    c->min_order, c->dev_mode));
 }
 
 static struct kunit_case karena_module_cases[] = {

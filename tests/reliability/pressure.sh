@@ -11,6 +11,11 @@
 #   3. The kernel itself short of memory (a tmpfs file pins most of the
 #      guest's RAM): insmod asking for more than is free fails with a
 #      message and leaves nothing; a small arena loads and a client runs.
+#   4. The kernel without free blocks of the chunk order (fail_page_alloc
+#      fails insmod's allocations from an order up, as fragmented free
+#      memory would; debug kernel): the arena is made of smaller chunks
+#      down to min_order and a client runs, or, below min_order, insmod
+#      fails with a message and leaves nothing.
 # After each part nothing of any client is left and the arena validates.
 set -u
 . "$(dirname "$0")/rel_lib.sh"
@@ -132,4 +137,75 @@ fi
 check small_arena_works_under_kernel_pressure "$why"
 rm -f "$hog"
 umount "$tmp/pin" 2>/dev/null
+
+# 4
+fpa=/sys/kernel/debug/fail_page_alloc
+fpa_keys="task-filter probability interval times verbose ignore-gfp-wait min-order"
+declare -A fpa_saved
+# insmod_failing ORDER ARGS...: insmod with every page allocation of
+# ORDER or more of its task failing.
+insmod_failing() {
+	local order=$1
+	shift
+	echo "$order" >$fpa/min-order
+	sh -c 'echo 1 >/proc/self/make-it-fail && exec insmod "$@"' insmod "$ko" "$@"
+}
+# The chunk order of the loaded arena, and whether a client runs on it.
+arena_in_chunks_of() {
+	local order
+	order=$(sed -n 's/^max_order=//p' $dbg/arena)
+	[ "$order" = "$1" ] || { echo "chunks of order '$order', expected $1"; return; }
+	dmesg | tail -n 5 | grep -q "karena: arena: .*chunks of order $1: the kernel ran out of free blocks of order $(($1 + 1))" ||
+		{ echo "no message about the smaller chunks: $(dmesg | tail -n 2)"; return; }
+	out=$(as_user 43002 "$client" 2>&1) || { echo "karena_client: $out"; return; }
+	all_back
+}
+if [ ! -d $fpa ]; then
+	for t in arena_in_smaller_chunks_without_max_order_blocks \
+		arena_in_min_order_chunks_under_fragmentation \
+		insmod_below_min_order_refused; do
+		ok "$t # SKIP this kernel has no fail_page_alloc"
+	done
+else
+	for k in $fpa_keys; do fpa_saved[$k]=$(cat $fpa/$k); done
+	echo Y >$fpa/task-filter
+	echo 0 >$fpa/verbose
+	echo N >$fpa/ignore-gfp-wait
+	echo 1 >$fpa/interval
+	echo -1 >$fpa/times
+	echo 100 >$fpa/probability
+
+	why=
+	if ! out=$(insmod_failing 10 arena_mb=16 dev_mode=0666 2>&1); then
+		why="insmod failed without blocks of order 10: $out $(dmesg | tail -n 2)"
+	else
+		why=$(arena_in_chunks_of 9)
+		rmmod_soon || why="$why; rmmod failed"
+	fi
+	check arena_in_smaller_chunks_without_max_order_blocks "$why"
+
+	why=
+	if ! out=$(insmod_failing 4 arena_mb=16 dev_mode=0666 2>&1); then
+		why="insmod failed without blocks of order 4: $out $(dmesg | tail -n 2)"
+	else
+		why=$(arena_in_chunks_of 3)
+		rmmod_soon || why="$why; rmmod failed"
+	fi
+	check arena_in_min_order_chunks_under_fragmentation "$why"
+
+	why=
+	before=$(dmesg | wc -l)
+	if insmod_failing 4 arena_mb=16 min_order=4 >/dev/null 2>&1; then
+		why="insmod min_order=4 succeeded without blocks of order 4"
+		rmmod_soon
+	elif [ -e /dev/karena ] || [ -e $dbg ] || loaded; then
+		why="leftovers after the refused insmod"
+	elif ! dmesg | tail -n +$((before + 1)) |
+		grep -q 'karena: arena karena: asked the kernel for 16384 KiB in blocks of 4096 KiB down to 64 KiB, obtained 0 KiB'; then
+		why="no 'asked the kernel for ... down to 64 KiB, obtained 0 KiB' message: $(dmesg | tail -n 2)"
+	fi
+	check insmod_below_min_order_refused "$why"
+
+	for k in $fpa_keys; do echo "${fpa_saved[$k]}" >$fpa/$k; done
+fi
 tap_end

@@ -24,7 +24,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; shift; for
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP lifecycle tests need root"
@@ -70,8 +70,8 @@ fi
 exec 3<&-
 rmmod karena 2>/dev/null
 
-# 5-7: bad parameters are refused, with nothing left behind.
-for p in arena_mb=0 max_order=99 dev_mode=0777; do
+# 5-8: bad parameters are refused, with nothing left behind.
+for p in arena_mb=0 max_order=99 min_order=11 dev_mode=0777; do
 	if insmod "$ko" "$p" 2>/dev/null; then
 		not_ok "bad_param_refused_$p" "insmod accepted $p"
 		rmmod karena
@@ -84,13 +84,13 @@ for p in arena_mb=0 max_order=99 dev_mode=0777; do
 	fi
 done
 
-# 8
+# 9
 insmod "$ko" dev_mode=0666
 mode=$(stat -c %a /dev/karena 2>/dev/null)
 rmmod karena
 [ "$mode" = 666 ] && ok dev_mode_sets_node_mode || not_ok dev_mode_sets_node_mode "mode is '$mode', expected 666"
 
-# 9-12 need the client program.
+# 10-13 need the client program.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -114,7 +114,7 @@ if [ ! -x "$client" ]; then
 	exit
 fi
 
-# 9, 10: a client that closed its fd but keeps its window holds the module.
+# 10, 11: a client that closed its fd but keeps its window holds the module.
 insmod "$ko"
 rm -f "$tmp/ready"
 "$client" -c -r "$tmp/ready" &
@@ -146,7 +146,7 @@ else
 	not_ok rmmod_succeeds_after_munmap "karena was not loaded any more"
 fi
 
-# 11: SIGKILL in the middle of an allocation loop gives everything back.
+# 12: SIGKILL in the middle of an allocation loop gives everything back.
 insmod "$ko"
 rm -f "$tmp/ready"
 "$client" -l -r "$tmp/ready" &
@@ -172,7 +172,7 @@ else
 fi
 rmmod_soon >/dev/null 2>&1
 
-# 12: insmod, a client that allocates, maps, touches and exits, rmmod.
+# 13: insmod, a client that allocates, maps, touches and exits, rmmod.
 bad=
 for i in $(seq "$client_cycles"); do
 	insmod "$ko" || { bad="insmod failed in cycle $i"; break; }
