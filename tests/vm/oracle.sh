@@ -4,7 +4,9 @@
 # The oracle, run inside the test VM after every phase: the kernel must be
 # exactly as healthy as it was at boot.
 #
-#   oracle.sh --init          record the baseline (call once, first)
+#   oracle.sh --init          record the baseline (call once, first);
+#                             exit 3 if lockdep is already off (the
+#                             boot itself turned it off: say why)
 #   oracle.sh [--final] NAME  check; prints one TAP line "ok/not ok - NAME"
 #                             and the offending lines; exit 1 on a hit
 #
@@ -38,6 +40,13 @@ if [ "${1:-}" = --init ]; then
 	if [ -w "$kml" ]; then
 		echo scan=off >"$kml"
 		echo clear >"$kml"
+	fi
+	if [ -r /proc/lockdep_stats ] &&
+		! grep -Eq 'debug_locks: +1' /proc/lockdep_stats; then
+		echo "# oracle: lockdep is off before any test ran; the kernel log says:"
+		dmesg | grep -E "$why_off" | grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' |
+			tail -n 20 | sed 's/^/#   /'
+		exit 3
 	fi
 	exit 0
 fi

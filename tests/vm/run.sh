@@ -137,6 +137,13 @@ if ! boot; then
 	cp "$log" "$log.first-boot"
 	say "retrying the boot once (first console kept in $log.first-boot)"
 	boot || true
+elif [ "$(cat "$results/rc" 2>/dev/null)" = 99 ]; then
+	# guest-check.sh: the kernel was unhealthy before any test ran.
+	cp "$log" "$log.first-boot"
+	cp "$results/output.log" "$results/output.log.first-boot"
+	rm -f "$results/rc"
+	say "the guest found its kernel unhealthy before any test; booting once more (first console kept in $log.first-boot)"
+	boot || true
 fi
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 echo "$elapsed" >"$results/vm-seconds"
