@@ -160,6 +160,18 @@ arena_in_chunks_of() {
 	out=$(as_user 43002 "$client" 2>&1) || { echo "karena_client: $out"; return; }
 	all_back
 }
+# fallback NAME FROM: without blocks of order FROM and up, the
+# arena comes in chunks of order FROM - 1 and a client runs.
+fallback() {
+	local why
+	if ! out=$(insmod_failing "$2" arena_mb=16 dev_mode=0666 2>&1); then
+		why="insmod failed without blocks of order $2: $out $(dmesg | tail -n 2)"
+	else
+		why=$(arena_in_chunks_of $(($2 - 1)))
+		rmmod_soon || why="$why; rmmod failed"
+	fi
+	check "$1" "$why"
+}
 if [ ! -d $fpa ]; then
 	for t in arena_in_smaller_chunks_without_max_order_blocks \
 		arena_in_min_order_chunks_under_fragmentation \
@@ -175,23 +187,8 @@ else
 	echo -1 >$fpa/times
 	echo 100 >$fpa/probability
 
-	why=
-	if ! out=$(insmod_failing 10 arena_mb=16 dev_mode=0666 2>&1); then
-		why="insmod failed without blocks of order 10: $out $(dmesg | tail -n 2)"
-	else
-		why=$(arena_in_chunks_of 9)
-		rmmod_soon || why="$why; rmmod failed"
-	fi
-	check arena_in_smaller_chunks_without_max_order_blocks "$why"
-
-	why=
-	if ! out=$(insmod_failing 4 arena_mb=16 dev_mode=0666 2>&1); then
-		why="insmod failed without blocks of order 4: $out $(dmesg | tail -n 2)"
-	else
-		why=$(arena_in_chunks_of 3)
-		rmmod_soon || why="$why; rmmod failed"
-	fi
-	check arena_in_min_order_chunks_under_fragmentation "$why"
+	fallback arena_in_smaller_chunks_without_max_order_blocks 10
+	fallback arena_in_min_order_chunks_under_fragmentation 4
 
 	why=
 	before=$(dmesg | wc -l)
