@@ -10,15 +10,16 @@
 #   - LOOP_HELD times a client killed by SIGKILL in the middle of its
 #     allocation loop: everything it had comes back.
 # After every cycle nothing of any client is left and the arena
-# validates; while loaded, MemFree is lower by at least the arena's pages
+# validates; while loaded, free memory (MemFree plus the kernel's per-CPU
+# page lists, mem_free_kb) is lower by at least the arena's pages
 # (debugfs arena "pages="); after rmmod it is back (the module's counters
-# and MemFree agree).  MemFree moves by a few MiB on its own on the debug
-# kernel (KASAN's quarantine of freed objects, per-CPU page lists, the
-# page cache), so after each cycle "back" means within LOOP_SLACK_KB
-# (half the arena: the arena was returned); over all the cycles, with
-# caches dropped before both readings, within LOOP_DRIFT_KB (3 MiB, less
-# than one 4 MiB chunk of the arena).  Smaller leaks are for kmemleak
-# (the oracle) and the module's own counters.
+# and free memory agree).  Free memory moves by a few MiB on its own on
+# the debug kernel (KASAN's quarantine of freed objects, the page cache),
+# so after each cycle "back" means within LOOP_SLACK_KB (half the arena:
+# the arena was returned); over all the cycles, with caches dropped
+# before both readings, within LOOP_DRIFT_KB (3 MiB, less than one 4 MiB
+# chunk of the arena).  Smaller leaks are for kmemleak (the oracle) and
+# the module's own counters.
 set -u
 . "$(dirname "$0")/rel_lib.sh"
 
@@ -40,7 +41,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unload || { echo "Bail out! karena is loaded and cannot be removed"; exit 1; }
 
-# MemFree after dropping caches, before and after all the loops.
+# Free memory after dropping caches, before and after all the loops.
 settled_free_kb() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
@@ -57,7 +58,7 @@ load() {
 	insmod "$ko" arena_mb=$arena_mb dev_mode=0666 || echo "insmod failed"
 }
 
-# MemFree, settled, falls by at least 90 % of the arena's pages at
+# Free memory, settled, falls by at least 90 % of the arena's pages at
 # insmod and comes back at rmmod.
 arena_from_kernel() {
 	local before loaded after pages
@@ -67,19 +68,19 @@ arena_from_kernel() {
 	loaded=$(settled_free_kb)
 	rmmod karena || { echo "rmmod failed"; return; }
 	after=$(settled_free_kb)
-	echo "# MemFree ${before} KiB, loaded ${loaded} KiB, unloaded ${after} KiB; arena ${pages} pages" >&2
+	echo "# free memory ${before} KiB, loaded ${loaded} KiB, unloaded ${after} KiB; arena ${pages} pages" >&2
 	[ $((before - loaded)) -ge $((pages * 4 * 9 / 10)) ] ||
-		echo "MemFree fell by $((before - loaded)) KiB at insmod, less than 90 % of the arena's $((pages * 4)) KiB"
+		echo "free memory fell by $((before - loaded)) KiB at insmod, less than 90 % of the arena's $((pages * 4)) KiB"
 }
 
-# The unload half: rmmod, nothing left, MemFree back.
+# The unload half: rmmod, nothing left, free memory back.
 unload_back() {
 	local before=$1 now
 	rmmod karena || { echo "rmmod failed"; return; }
 	[ ! -e /dev/karena ] && [ ! -e $dbg ] || { echo "device or debugfs left after rmmod"; return; }
 	now=$(mem_free_kb)
 	[ $((before - now)) -le "$slack" ] ||
-		echo "MemFree is $((before - now)) KiB lower than before insmod"
+		echo "free memory is $((before - now)) KiB lower than before insmod"
 }
 
 # A cycle in which HOLDER (a function: start | stop) holds the module.
@@ -201,12 +202,13 @@ for v in ${LOOP_VARIANTS:-idle client mapping debugfs sigkill}; do
 done
 
 now=$(settled_free_kb)
-# Where MemFree went: every /proc/meminfo field that moved by 256 KiB or
-# more over the loops (Percpu, Slab, VmallocUsed, ... against the arena).
+# Where free memory went: every /proc/meminfo field that moved by 256 KiB
+# or more over the loops (Percpu, Slab, VmallocUsed, ... against the
+# arena).
 moved=$(awk 'NR == FNR { v[$1] = $2; next }
 	     $1 in v && ($2 - v[$1] >= 256 || v[$1] - $2 >= 256) {
 		printf "%s %+d KiB; ", $1, $2 - v[$1] }' "$tmp/meminfo.base" /proc/meminfo)
 check memfree_back_after_all_cycles \
-	"$([ $((base - now)) -le "$drift" ] || echo "MemFree is $((base - now)) KiB lower than before the loops (/proc/meminfo: $moved)")"
+	"$([ $((base - now)) -le "$drift" ] || echo "free memory is $((base - now)) KiB lower than before the loops (/proc/meminfo: $moved)")"
 figure "lifecycle_cycles=$cycles memfree_drift_kb=$((base - now))"
 tap_end
