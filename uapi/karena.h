@@ -48,7 +48,9 @@
  * @flags: in, must be 0.
  * @abi_version: out, KARENA_ABI_VERSION of the running module.
  * @page_size: out, bytes per page.
- * @max_order: out, largest page block order.
+ * @max_order: out, largest page block order (the order of the arena's chunks,
+ *	below the module's max_order parameter if the kernel was short of
+ *	free blocks that large when the module was loaded).
  * @max_batch: out, most objects per bulk command (KARENA_MAX_BATCH).
  * @max_object_size: out, largest object size of a user cache.
  * @max_caches: out, most user caches one client may have at once.
