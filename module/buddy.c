@@ -3,9 +3,11 @@
  * karena: the buddy page allocator over a private arena.
  *
  * The arena is a set of chunks, each 2^max_order physically contiguous,
- * naturally aligned pages from one alloc_pages() call.  A chunk is the
- * largest buddy block; blocks never merge across chunks, because two
- * chunks are not known to be adjacent.
+ * naturally aligned pages from one alloc_pages() call, or a part of one
+ * when the kernel ran short of blocks that large and the arena was made
+ * of smaller chunks (ka_arena_create_flexible()).  A chunk is the largest
+ * buddy block; blocks never merge across chunks, because two chunks are
+ * not known to be adjacent.
  *
  * Inside a chunk, a block of order o starts at a page index i (relative to
  * the chunk) that is a multiple of 2^o.  Its buddy, the other half of the
@@ -983,8 +985,9 @@ static struct page *ka_grab_one(unsigned int order, unsigned int nr_grabbed,
 }
 
 /*
- * Take @nr_pages from the kernel in blocks of @max_order, then, when no
- * more of those are to be had, of each smaller order down to @min_order.
+ * Take the arena's nr_pages from the kernel in blocks of @max_order, then,
+ * when no more of those are to be had, of each smaller order down to
+ * @min_order.
  * Return: the number of blocks taken (all of @nr_pages) or -ENOMEM (and
  * the blocks taken are given back).  The last block has the smallest
  * order: the order of the arena's chunks.
