@@ -98,13 +98,9 @@ phase_interposer() {
 # Reliability (Documentation/reliability.rst): each script of
 # tests/reliability loads and unloads karena itself and writes its TAP to
 # reliability-<script>.tap; RELIABILITY_SCALE (ci or soak) sizes them.
-lockdep_on() {
-	[ ! -r /proc/lockdep_stats ] || grep -Eq 'debug_locks: +1' /proc/lockdep_stats
-}
-
 phase_reliability() {
-	local t name rc start lockdep=0
-	lockdep_on && lockdep=1
+	local t name rc start why lockdep=0
+	"$oracle" --lockdep >/dev/null && lockdep=1
 	for name in ${KARENA_RELIABILITY:-lifecycle_loops isolation pressure load fault_sweep fuzz}; do
 		t=$top/tests/reliability/$name.sh
 		if [ ! -x "$t" ]; then
@@ -117,13 +113,12 @@ phase_reliability() {
 		echo "# reliability $name: $(($(date +%s) - start)) s"
 		# Name the script that turned lockdep off, if one did (the
 		# oracle after the phase only sees that it is off).
-		if [ "$lockdep" = 1 ] && ! lockdep_on; then
+		if [ "$lockdep" = 1 ] && ! why=$("$oracle" --lockdep); then
 			lockdep=0
 			{
 				echo "not ok - lockdep_still_on_after_$name"
 				echo "# lockdep turned itself off during $name; the kernel log says:"
-				dmesg | grep -E 'lockdep|locking correctness|lock debugging|debug_locks|too low|INFO: |taint' |
-					grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' | tail -n 20 | sed 's/^/#   /'
+				echo "$why"
 			} >>"$results/reliability-$name.tap"
 		fi
 		# 4: the kselftest status of a script that skipped itself.

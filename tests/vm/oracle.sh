@@ -7,6 +7,9 @@
 #   oracle.sh --init          record the baseline (call once, first);
 #                             exit 3 if lockdep is already off (the
 #                             boot itself turned it off: say why)
+#   oracle.sh --lockdep       exit 0 if lockdep is on (or absent), else
+#                             print what the kernel log says about why
+#                             and exit 1
 #   oracle.sh [--final] NAME  check; prints one TAP line "ok/not ok - NAME"
 #                             and the offending lines; exit 1 on a hit
 #
@@ -26,6 +29,19 @@ pattern='BUG:|WARNING:|KASAN:|KFENCE:|UBSAN:|Bad page (state|map)|Bad rss-counte
 # at KERN_DEBUG, which the console leaves out).
 why_off='lockdep|locking correctness|lock debugging|debug_locks|too low|INFO: |taint'
 
+lockdep_on() {
+	[ ! -r /proc/lockdep_stats ] || grep -Eq 'debug_locks: +1' /proc/lockdep_stats
+}
+lockdep_why() {
+	dmesg | grep -E "$why_off" | grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' | tail -n 20
+}
+
+if [ "${1:-}" = --lockdep ]; then
+	lockdep_on && exit 0
+	lockdep_why | sed 's/^/#   /'
+	exit 1
+fi
+
 if [ "${1:-}" = --init ]; then
 	mkdir -p "$state"
 	cat /proc/sys/kernel/tainted >"$state/taint"
@@ -41,11 +57,9 @@ if [ "${1:-}" = --init ]; then
 		echo scan=off >"$kml"
 		echo clear >"$kml"
 	fi
-	if [ -r /proc/lockdep_stats ] &&
-		! grep -Eq 'debug_locks: +1' /proc/lockdep_stats; then
+	if ! lockdep_on; then
 		echo "# oracle: lockdep is off before any test ran; the kernel log says:"
-		dmesg | grep -E "$why_off" | grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' |
-			tail -n 20 | sed 's/^/#   /'
+		lockdep_why | sed 's/^/#   /'
 		exit 3
 	fi
 	exit 0
@@ -61,10 +75,9 @@ base=$(cat "$state/taint" 2>/dev/null || echo 0)
 new=$(((taint & ~base) & ~allowed_taint))
 [ $new -eq 0 ] || problems+=("new taint bits $(printf '%#x' $new) (tainted=$taint)")
 
-if [ -r /proc/lockdep_stats ] &&
-	! grep -Eq 'debug_locks: +1' /proc/lockdep_stats; then
+if ! lockdep_on; then
 	problems+=("lockdep turned itself off (debug_locks: 0)")
-	why=$(dmesg | grep -E "$why_off" | grep -v -E 'MAX_LOCKDEP|RCU lockdep checking' | tail -n 20)
+	why=$(lockdep_why)
 fi
 
 if [ -w "$kml" ]; then
