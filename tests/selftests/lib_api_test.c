@@ -4,7 +4,7 @@
  * boundaries n-1/n/n+1, the largest block and beyond, SIZE_MAX, calloc
  * and reallocarray overflow, realloc to 0 and from NULL, contents kept,
  * alignment 1..4096 and invalid alignments, usable sizes, page blocks,
- * object caches, a second arena, fork.
+ * object caches, a second heap, fork.
  */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -191,9 +191,9 @@ TEST_F_TIMEOUT(api, realloc_semantics, 120)
 	EXPECT_EQ(48U, ka_malloc_usable_size(p));
 
 	/* realloc(p, 0) frees p and returns NULL, as glibc does. */
-	ka_arena_stats(NULL, &before);
+	ka_heap_stats(NULL, &before);
 	EXPECT_EQ(NULL, ka_realloc(p, 0));
-	ka_arena_stats(NULL, &after);
+	ka_heap_stats(NULL, &after);
 	EXPECT_EQ(before.frees + 1, after.frees);
 
 	/* A failed realloc leaves the memory alone. */
@@ -408,7 +408,7 @@ TEST_F_TIMEOUT(api, object_cache_bad_arguments, 120)
 
 TEST_F_TIMEOUT(api, second_arena, 120)
 {
-	struct ka_arena *a;
+	struct ka_heap *a;
 	struct ka_client_stats cs;
 	void *p, *q;
 
@@ -419,9 +419,9 @@ TEST_F_TIMEOUT(api, second_arena, 120)
 	EXPECT_EQ(ENOENT, errno);
 	a = ka_open(NULL);
 	ASSERT_NE(NULL, a);
-	p = ka_arena_malloc(a, 1000);
+	p = ka_heap_malloc(a, 1000);
 	ASSERT_NE(NULL, p);
-	q = ka_arena_calloc(a, 10, 10);
+	q = ka_heap_calloc(a, 10, 10);
 	ASSERT_NE(NULL, q);
 	ASSERT_EQ(0, ka_client_stats(a, &cs));
 	EXPECT_LT(0U, cs.bytes);
@@ -454,7 +454,7 @@ TEST_F_TIMEOUT(api, fork_child_allocates, 120)
 		strcpy(q, "child");
 		ka_free(p);		/* the parent's: ignored, counted */
 		ka_free(q);
-		ka_arena_stats(NULL, &st);
+		ka_heap_stats(NULL, &st);
 		_exit(st.parent_frees == 1 ? 0 : 2);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -92,7 +92,7 @@ static void *do_wrong_cache(void)
 static void *do_redzone(void)
 {
 	struct ka_cache *c = ka_cache_create(NULL, "misuse.red", 40, 0,
-					     KA_CACHE_REDZONE);
+					     KA_CACHE_RED_ZONE);
 	char *o = ka_cache_alloc(c);
 
 	o[40] = 'x';		/* one byte past the object */
@@ -104,7 +104,7 @@ static void *do_redzone(void)
 static void *do_redzone_underflow(void)
 {
 	struct ka_cache *c = ka_cache_create(NULL, "misuse.under", 40, 0,
-					     KA_CACHE_REDZONE | KA_CACHE_POISON);
+					     KA_CACHE_RED_ZONE | KA_CACHE_POISON);
 	char *o = ka_cache_alloc(c);
 
 	o[-1] = 'x';
@@ -199,7 +199,7 @@ static int run_counted(void *arg)
 		if (write(2, line, strlen(line)) < 0)
 			return 10;
 	}
-	if (ka_arena_stats(NULL, &st))
+	if (ka_heap_stats(NULL, &st))
 		return 11;
 	if (st.double_frees != 2)
 		return 12;

@@ -116,7 +116,7 @@ TEST_F_TIMEOUT(stats, mallinfo_counts_what_was_allocated, 300)
 	EXPECT_EQ(m0.hblks, m2.hblks);
 	/* Freed objects wait in the magazine: keepcost, and trim returns them. */
 	EXPECT_LT(0U, m2.keepcost);
-	EXPECT_EQ(m2.keepcost, ka_arena_trim(NULL));
+	EXPECT_EQ(m2.keepcost, ka_heap_trim(NULL));
 	m2 = ka_mallinfo();
 	EXPECT_EQ(0U, m2.keepcost);
 	EXPECT_EQ(0U, m2.ordblks);
@@ -145,9 +145,9 @@ TEST_F_TIMEOUT(stats, kernel_numbers_agree, 300)
 		o[i] = ka_cache_alloc(c);
 	for (i = 0; i < 40; i++)
 		p[i] = ka_malloc(2000);		/* class 2048 */
-	ka_arena_trim(NULL);	/* nothing cached: kernel objects = ours */
+	ka_heap_trim(NULL);	/* nothing cached: kernel objects = ours */
 
-	cid = ka_arena_client_id(NULL);
+	cid = ka_heap_client_id(NULL);
 	ASSERT_LE(0, cid) TH_LOG("%s", ka_errmsg());
 	ASSERT_EQ(0, ka_cache_stats(c, &ks)) TH_LOG("%s", ka_errmsg());
 	EXPECT_EQ(300U, ks.objects);

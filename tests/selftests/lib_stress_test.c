@@ -143,7 +143,7 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 		bad += lanes[i].bad;
 	EXPECT_EQ(0, bad) TH_LOG("failed allocations or broken stamps");
 
-	ASSERT_EQ(0, ka_arena_stats(NULL, &st));
+	ASSERT_EQ(0, ka_heap_stats(NULL, &st));
 	EXPECT_EQ(0U, st.objects_in_use);
 	EXPECT_EQ(0U, st.blocks_in_use);
 	EXPECT_EQ(0U, st.double_frees + st.invalid_frees);
@@ -151,7 +151,7 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 	EXPECT_EQ(0U, st.cached_objects)
 		TH_LOG("threads exited, cached %llu",
 		       (unsigned long long)st.cached_objects);
-	ka_arena_trim(NULL);
+	ka_heap_trim(NULL);
 	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
 	EXPECT_EQ(0U, cs.objects) TH_LOG("the kernel still counts objects");
 	EXPECT_EQ(0U, cs.block_bytes);
@@ -159,7 +159,7 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 
 	if (access(LT_DEBUGFS "/clients", R_OK))
 		SKIP(return, "no debugfs: kernel-side validate not run");
-	cid = ka_arena_client_id(NULL);
+	cid = ka_heap_client_id(NULL);
 	ASSERT_LE(0, cid) TH_LOG("%s", ka_errmsg());
 	EXPECT_LT(0, kernel_validate(_metadata, cid));
 }
@@ -226,16 +226,16 @@ TEST_F_TIMEOUT(stress, thread_churn, 300)
 	EXPECT_EQ(0, churn_bad);
 	for (i = 0; i < CHURN_SLOTS; i++)
 		ka_free(churn_slots[i]);
-	ASSERT_EQ(0, ka_arena_stats(NULL, &st));
+	ASSERT_EQ(0, ka_heap_stats(NULL, &st));
 	EXPECT_EQ(0U, st.objects_in_use);
 	EXPECT_EQ(0U, st.double_frees + st.invalid_frees);
-	ka_arena_trim(NULL);
+	ka_heap_trim(NULL);
 	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
 	EXPECT_EQ(0U, cs.objects);
 	EXPECT_EQ(0U, cs.bad_frees);
 	if (access(LT_DEBUGFS "/clients", R_OK))
 		SKIP(return, "no debugfs: kernel-side validate not run");
-	cid = ka_arena_client_id(NULL);
+	cid = ka_heap_client_id(NULL);
 	ASSERT_LE(0, cid);
 	EXPECT_LT(0, kernel_validate(_metadata, cid));
 }

@@ -43,81 +43,81 @@ extern "C" {
 #define KA_VERSION_MAJOR	1
 #define KA_VERSION_MINOR	0
 
-/* The device a default arena opens (KARENA_DEVICE overrides it). */
+/* The device a default heap opens (KARENA_DEVICE overrides it). */
 #define KA_DEFAULT_DEVICE	"/dev/karena"
 
 /* Where ka_snapshot_read() and ka_cache_stats() look (KARENA_DEBUGFS). */
 #define KA_DEFAULT_DEBUGFS	"/sys/kernel/debug/karena"
 
 /* Object cache flags: the kernel's KARENA_CACHE_* bits, bit for bit. */
-#define KA_CACHE_HWALIGN	0x01U /* align objects to cache lines */
+#define KA_CACHE_HWCACHE_ALIGN	0x01U /* align objects to cache lines */
 #define KA_CACHE_POISON		0x02U /* poison free objects (0x6b) */
-#define KA_CACHE_REDZONE	0x04U /* red zones around objects */
-#define KA_CACHE_TRACK		0x08U /* record alloc/free owners */
+#define KA_CACHE_RED_ZONE	0x04U /* red zones around objects */
+#define KA_CACHE_STORE_USER		0x08U /* record alloc/free owners */
 #define KA_CACHE_CONSISTENCY	0x10U /* full checks on every free */
-#define KA_CACHE_DEBUG		(KA_CACHE_POISON | KA_CACHE_REDZONE | \
-				 KA_CACHE_TRACK | KA_CACHE_CONSISTENCY)
+#define KA_CACHE_DEBUG		(KA_CACHE_POISON | KA_CACHE_RED_ZONE | \
+				 KA_CACHE_STORE_USER | KA_CACHE_CONSISTENCY)
 
 /* Longest object cache name, including the terminating NUL. */
 #define KA_NAME_LEN		32
 
-/* An arena: one client of /dev/karena and everything allocated in it. */
-struct ka_arena;
-/* An object cache of an arena. */
+/* A heap: one client of /dev/karena and everything allocated in it. */
+struct ka_heap;
+/* An object cache of a heap. */
 struct ka_cache;
 
-/* === Arenas === */
+/* === Heaps === */
 
 /**
- * ka_open() - open an arena of its own.
+ * ka_open() - open a heap of its own.
  * @path: the device, or NULL for KA_DEFAULT_DEVICE.
  *
- * The arena is a client of its own, with its own quota, caches and
+ * The heap is a client of its own, with its own quota, caches and
  * window.  Opening maps nothing yet: the device is opened here, the
- * window at the first allocation.  The default arena (the one
+ * window at the first allocation.  The default heap (the one
  * ka_malloc() uses) needs no ka_open().
  *
  * Context: Any thread.
- * Return: the arena, or NULL with errno set (ENOENT: no such device,
+ * Return: the heap, or NULL with errno set (ENOENT: no such device,
  * EACCES: no permission, ENOMEM).
  */
-KA_API struct ka_arena *ka_open(const char *path);
+KA_API struct ka_heap *ka_open(const char *path);
 
 /**
- * ka_close() - close an arena and give back all its memory.
- * @arena: an arena from ka_open(); NULL is ignored.
+ * ka_close() - close a heap and give back all its memory.
+ * @heap: a heap from ka_open(); NULL is ignored.
  *
- * Every object, cache and page block of @arena goes back to the kernel
+ * Every object, cache and page block of @heap goes back to the kernel
  * at once; pointers into it become invalid (touching them faults).  No
- * other thread may use @arena during or after the call.
+ * other thread may use @heap during or after the call.
  *
  * Context: Any thread.
  */
-KA_API void ka_close(struct ka_arena *arena);
+KA_API void ka_close(struct ka_heap *heap);
 
 /**
- * ka_default_arena() - the arena ka_malloc() and friends use.
+ * ka_default_heap() - the heap ka_malloc() and friends use.
  *
  * Opened on first use (KARENA_DEVICE, else KA_DEFAULT_DEVICE).
  *
- * Return: the default arena, or NULL with errno set when the device
+ * Return: the default heap, or NULL with errno set when the device
  * cannot be opened.
  */
-KA_API struct ka_arena *ka_default_arena(void);
+KA_API struct ka_heap *ka_default_heap(void);
 
 /**
- * ka_arena_client_id() - the kernel's id of the client behind an arena.
- * @arena: the arena, or NULL for the default arena.
+ * ka_heap_client_id() - the kernel's id of the client behind a heap.
+ * @heap: the heap, or NULL for the default heap.
  *
- * The id names the arena's caches in debugfs
+ * The id names the heap's caches in debugfs
  * (caches/u<id>.<cache id>:<name>).  It is found in debugfs' clients
  * file by process id, so it needs debugfs.
  *
  * Return: the id, or -1 with errno set (see ka_snapshot_read()).
  */
-KA_API long ka_arena_client_id(struct ka_arena *arena);
+KA_API long ka_heap_client_id(struct ka_heap *heap);
 
-/* === The malloc family, on the default arena === */
+/* === The malloc family, on the default heap === */
 
 /**
  * ka_malloc() - allocate memory.
@@ -151,7 +151,7 @@ KA_API void *ka_calloc(size_t nmemb, size_t size);
  *
  * The memory stays in place when @size falls in the same size class (or
  * the same block order); otherwise it moves, with the first
- * min(old, new) bytes copied.  It keeps the arena it was in.
+ * min(old, new) bytes copied.  It keeps the heap it was in.
  *
  * Return: the memory, or NULL with errno ENOMEM (then @ptr is untouched).
  */
@@ -169,7 +169,7 @@ KA_API void *ka_realloc(void *ptr, size_t size);
 KA_API void *ka_reallocarray(void *ptr, size_t nmemb, size_t size);
 
 /**
- * ka_free() - free memory from any arena.
+ * ka_free() - free memory from any heap.
  * @ptr: memory from this library, or NULL (nothing happens).
  *
  * A double free or a pointer this library did not hand out (interior,
@@ -237,60 +237,71 @@ KA_API void *ka_pvalloc(size_t size);
  */
 KA_API size_t ka_malloc_usable_size(void *ptr);
 
-/* === The malloc family on a given arena === */
+/* === The malloc family on a given heap === */
 
 /**
- * ka_arena_malloc() - ka_malloc() on @arena.
- * @arena: an arena, or NULL for the default arena.
+ * ka_heap_malloc() - ka_malloc() on @heap.
+ * @heap: a heap, or NULL for the default heap.
  * @size: bytes.
  *
- * ka_free(), ka_realloc() and ka_malloc_usable_size() find the arena of
+ * ka_free(), ka_realloc() and ka_malloc_usable_size() find the heap of
  * a pointer by themselves.
  *
  * Return: as ka_malloc().
  */
-KA_API void *ka_arena_malloc(struct ka_arena *arena, size_t size);
+KA_API void *ka_heap_malloc(struct ka_heap *heap, size_t size);
 
 /**
- * ka_arena_calloc() - ka_calloc() on @arena.
- * @arena: an arena, or NULL for the default arena.
+ * ka_heap_calloc() - ka_calloc() on @heap.
+ * @heap: a heap, or NULL for the default heap.
  * @nmemb: elements.
  * @size: bytes per element.
  *
  * Return: as ka_calloc().
  */
-KA_API void *ka_arena_calloc(struct ka_arena *arena, size_t nmemb,
+KA_API void *ka_heap_calloc(struct ka_heap *heap, size_t nmemb,
 			     size_t size);
 
 /**
- * ka_arena_aligned_alloc() - ka_aligned_alloc() on @arena.
- * @arena: an arena, or NULL for the default arena.
+ * ka_heap_aligned_alloc() - ka_aligned_alloc() on @heap.
+ * @heap: a heap, or NULL for the default heap.
  * @alignment: a power of two.
  * @size: bytes.
  *
  * Return: as ka_aligned_alloc().
  */
-KA_API void *ka_arena_aligned_alloc(struct ka_arena *arena, size_t alignment,
+KA_API void *ka_heap_aligned_alloc(struct ka_heap *heap, size_t alignment,
 				    size_t size);
 
 /**
- * ka_arena_trim() - give every cached free object back to the kernel.
- * @arena: an arena, or NULL for the default arena.
+ * ka_heap_trim() - give every cached free object and block back to the
+ * kernel.
+ * @heap: a heap, or NULL for the default heap.
  *
- * Flushes the magazines of every thread (malloc_trim() does this in
- * the interposer).
+ * Flushes the magazines of every thread, the depots shared by them and
+ * the kept page blocks (malloc_trim() does this in the interposer).  The
+ * library also does it by itself when the kernel refuses an allocation
+ * for want of memory, and gives back what went unused for a second.
  *
  * Return: bytes given back.
  */
-KA_API size_t ka_arena_trim(struct ka_arena *arena);
+KA_API size_t ka_heap_trim(struct ka_heap *heap);
+
+/**
+ * ka_trim() - ka_heap_trim() of the default heap; malloc_trim() under the
+ * interposer.
+ *
+ * Return: bytes given back.
+ */
+KA_API size_t ka_trim(void);
 
 /* === Object caches === */
 
 /**
  * ka_cache_create() - create an object cache.
- * @arena: the arena, or NULL for the default arena.
+ * @heap: the heap, or NULL for the default heap.
  * @name: 1 to KA_NAME_LEN - 1 characters of [A-Za-z0-9_.-], unique in
- *	the arena; debugfs shows it as u<client>.<id>:<name>.
+ *	the heap; debugfs shows it as u<client>.<id>:<name>.
  * @size: bytes per object, 1 to the kernel's max_object_size (16 KiB).
  * @align: 0 for the default (8), else a power of two up to the page size.
  * @flags: KA_CACHE_* bits.
@@ -303,7 +314,7 @@ KA_API size_t ka_arena_trim(struct ka_arena *arena);
  * Return: the cache, or NULL with errno EINVAL (bad argument), EEXIST
  * (name in use) or ENOMEM (too many caches, no memory).
  */
-KA_API struct ka_cache *ka_cache_create(struct ka_arena *arena,
+KA_API struct ka_cache *ka_cache_create(struct ka_heap *heap,
 					const char *name, size_t size,
 					size_t align, unsigned int flags);
 
@@ -323,8 +334,8 @@ KA_API void *ka_cache_alloc(struct ka_cache *cache);
  * @cache: the cache the object came from.
  * @obj: the object, or NULL.
  *
- * An object of another cache or arena, an interior pointer, a double
- * free and (with KA_CACHE_REDZONE) an overwritten red zone are reported
+ * An object of another cache or heap, an interior pointer, a double
+ * free and (with KA_CACHE_RED_ZONE) an overwritten red zone are reported
  * as ka_free() reports misuse.
  */
 KA_API void ka_cache_free(struct ka_cache *cache, void *obj);
@@ -352,7 +363,7 @@ KA_API size_t ka_cache_object_size(const struct ka_cache *cache);
 
 /**
  * ka_pages_alloc() - allocate a block of physically contiguous pages.
- * @arena: the arena, or NULL for the default arena.
+ * @heap: the heap, or NULL for the default heap.
  * @order: the block is 2^@order pages, 0 to the kernel's max_order.
  *
  * The block is zeroed and aligned to its size.
@@ -360,7 +371,7 @@ KA_API size_t ka_cache_object_size(const struct ka_cache *cache);
  * Return: the block, or NULL with errno EINVAL (order too large) or
  * ENOMEM.
  */
-KA_API void *ka_pages_alloc(struct ka_arena *arena, unsigned int order);
+KA_API void *ka_pages_alloc(struct ka_heap *heap, unsigned int order);
 
 /**
  * ka_pages_free() - free a page block.
@@ -374,7 +385,7 @@ KA_API void ka_pages_free(void *block);
 /* === Statistics of this process === */
 
 /**
- * struct ka_stats - what libkarena counted in one arena.
+ * struct ka_stats - what libkarena counted in one heap.
  * @mallocs: allocations handed out (every function, every size).
  * @frees: allocations taken back.
  * @bytes_in_use: usable bytes of the allocations out now.
@@ -386,7 +397,7 @@ KA_API void ka_pages_free(void *block);
  * @refills: ALLOC_BULK commands (magazine refills and direct allocations).
  * @flushes: FREE_BULK commands.
  * @block_calls: PAGES_ALLOC and PAGES_FREE commands.
- * @caches: kernel caches this arena created (size classes included).
+ * @caches: kernel caches this heap created (size classes included).
  * @spills: allocations the interposer passed to the system allocator
  *	(too large for a page block, or karena out of memory).
  * @double_frees: double frees detected.
@@ -416,7 +427,7 @@ struct ka_stats {
 };
 
 /**
- * struct ka_client_stats - the kernel's KARENA_IOC_STATS of an arena.
+ * struct ka_client_stats - the kernel's KARENA_IOC_STATS of a heap.
  * @nr_caches: user caches alive.
  * @bytes: bytes owned, counted against the quota.
  * @slab_bytes: of which in slabs.
@@ -448,49 +459,49 @@ struct ka_client_stats {
 };
 
 /**
- * ka_arena_stats() - library counters of an arena.
- * @arena: the arena, or NULL for the default arena.
+ * ka_heap_stats() - library counters of a heap.
+ * @heap: the heap, or NULL for the default heap.
  * @st: filled in.
  *
  * Return: 0, or -1 with errno set.
  */
-KA_API int ka_arena_stats(struct ka_arena *arena, struct ka_stats *st);
+KA_API int ka_heap_stats(struct ka_heap *heap, struct ka_stats *st);
 
 /**
- * ka_client_stats() - the kernel's counters of an arena's client.
- * @arena: the arena, or NULL for the default arena.
+ * ka_client_stats() - the kernel's counters of a heap's client.
+ * @heap: the heap, or NULL for the default heap.
  * @st: filled in.
  *
  * Return: 0, or -1 with errno set (the device's error).
  */
-KA_API int ka_client_stats(struct ka_arena *arena,
+KA_API int ka_client_stats(struct ka_heap *heap,
 			   struct ka_client_stats *st);
 
 /**
- * ka_mallinfo() - mallinfo2() for the default arena.
+ * ka_mallinfo() - mallinfo2() for the default heap.
  *
- * arena: bytes the kernel charges to this process (slabs and blocks);
+ * heap: bytes the kernel charges to this process (slabs and blocks);
  * ordblks: free objects cached in magazines; smblks, usmblks, fsmblks:
  * 0; hblks, hblkhd: page blocks in use and their bytes; uordblks: usable
  * bytes of the slab objects in use; fordblks: slab bytes not in use
  * (magazines, free slots, slab tails), so that uordblks + fordblks +
- * hblkhd = arena; keepcost: bytes in magazines, which ka_arena_trim()
+ * hblkhd = heap; keepcost: bytes in magazines, which ka_heap_trim()
  * would give back.
  *
- * Return: the numbers (all 0 if the arena cannot be opened).
+ * Return: the numbers (all 0 if the heap cannot be opened).
  */
 KA_API struct mallinfo2 ka_mallinfo(void);
 
 /**
- * ka_arena_mallinfo() - ka_mallinfo() for any arena.
- * @arena: the arena, or NULL for the default arena.
+ * ka_heap_mallinfo() - ka_mallinfo() for any heap.
+ * @heap: the heap, or NULL for the default heap.
  *
  * Return: as ka_mallinfo().
  */
-KA_API struct mallinfo2 ka_arena_mallinfo(struct ka_arena *arena);
+KA_API struct mallinfo2 ka_heap_mallinfo(struct ka_heap *heap);
 
 /**
- * ka_malloc_stats() - print a table of the default arena to stderr.
+ * ka_malloc_stats() - print a table of the default heap to stderr.
  *
  * One line per cache in use (size class, object cache), then the
  * totals and the kernel's counters, like glibc's malloc_stats().
@@ -498,7 +509,7 @@ KA_API struct mallinfo2 ka_arena_mallinfo(struct ka_arena *arena);
 KA_API void ka_malloc_stats(void);
 
 /**
- * ka_malloc_info() - write the default arena's numbers as JSON.
+ * ka_malloc_info() - write the default heap's numbers as JSON.
  * @options: must be 0.
  * @fp: where to write.
  *
@@ -510,13 +521,13 @@ KA_API void ka_malloc_stats(void);
 KA_API int ka_malloc_info(int options, FILE *fp);
 
 /**
- * ka_arena_info() - ka_malloc_info() for any arena.
- * @arena: the arena, or NULL for the default arena.
+ * ka_heap_info() - ka_malloc_info() for any heap.
+ * @heap: the heap, or NULL for the default heap.
  * @fp: where to write.
  *
  * Return: 0, or -1 with errno set.
  */
-KA_API int ka_arena_info(struct ka_arena *arena, FILE *fp);
+KA_API int ka_heap_info(struct ka_heap *heap, FILE *fp);
 
 /* === The kernel's numbers, from debugfs === */
 
@@ -705,6 +716,39 @@ KA_API int ka_snapshot_json(const struct ka_snapshot *snap, FILE *fp);
  * Return: a message for a person (never NULL).
  */
 KA_API const char *ka_errmsg(void);
+
+/* === Names of libkarena 1.0 === */
+
+/*
+ * Until 1.1 a heap was called an arena, which is also the name of the
+ * kernel's pool of pages.  Programs written for 1.0 still build and run:
+ * the old symbols stay in the library (version KARENA_1.0) and these
+ * declarations say what replaced them.  Define KA_NO_DEPRECATED to leave
+ * them out.
+ */
+#ifndef KA_NO_DEPRECATED
+#define KA_DEPRECATED(new) __attribute__((deprecated("use " #new)))
+#define ka_arena		ka_heap
+#define KA_CACHE_HWALIGN	KA_CACHE_HWCACHE_ALIGN
+#define KA_CACHE_REDZONE	KA_CACHE_RED_ZONE
+#define KA_CACHE_TRACK		KA_CACHE_STORE_USER
+KA_API KA_DEPRECATED(ka_default_heap) struct ka_heap *ka_default_arena(void);
+KA_API KA_DEPRECATED(ka_heap_client_id)
+long ka_arena_client_id(struct ka_heap *heap);
+KA_API KA_DEPRECATED(ka_heap_malloc)
+void *ka_arena_malloc(struct ka_heap *heap, size_t size);
+KA_API KA_DEPRECATED(ka_heap_calloc)
+void *ka_arena_calloc(struct ka_heap *heap, size_t nmemb, size_t size);
+KA_API KA_DEPRECATED(ka_heap_aligned_alloc)
+void *ka_arena_aligned_alloc(struct ka_heap *heap, size_t alignment,
+			     size_t size);
+KA_API KA_DEPRECATED(ka_heap_trim) size_t ka_arena_trim(struct ka_heap *heap);
+KA_API KA_DEPRECATED(ka_heap_stats)
+int ka_arena_stats(struct ka_heap *heap, struct ka_stats *st);
+KA_API KA_DEPRECATED(ka_heap_mallinfo)
+struct mallinfo2 ka_arena_mallinfo(struct ka_heap *heap);
+KA_API KA_DEPRECATED(ka_heap_info) int ka_arena_info(struct ka_heap *heap, FILE *fp);
+#endif /* KA_NO_DEPRECATED */
 
 #ifdef __cplusplus
 }

@@ -35,21 +35,21 @@ static bool ka_name_ok(const char *name)
 	return strncmp(name, "malloc-", 7) != 0;
 }
 
-struct ka_cache *ka_cache_create(struct ka_arena *arena, const char *name,
+struct ka_cache *ka_cache_create(struct ka_heap *heap, const char *name,
 				 size_t size, size_t align,
 				 unsigned int flags)
 {
-	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_heap *a = _ka_heap_get(heap);
 	struct ka_cache *c;
 	int ret, slot;
 
 	if (!ka_name_ok(name) || !size || size > UINT32_MAX ||
 	    (align && !_ka_is_pow2(align)) || align > UINT32_MAX ||
-	    (flags & ~(KA_CACHE_HWALIGN | KA_CACHE_DEBUG))) {
+	    (flags & ~(KA_CACHE_HWCACHE_ALIGN | KA_CACHE_DEBUG))) {
 		errno = EINVAL;
 		return NULL;
 	}
-	ret = _ka_arena_ready(a);
+	ret = _ka_heap_ready(a);
 	if (ret) {
 		errno = -ret;
 		return NULL;
@@ -65,7 +65,7 @@ struct ka_cache *ka_cache_create(struct ka_arena *arena, const char *name,
 		errno = -slot;
 		return NULL;
 	}
-	c->arena = a;
+	c->heap = a;
 	c->slot = slot;
 	a->slots[slot].cache = c;
 	return c;
@@ -73,7 +73,7 @@ struct ka_cache *ka_cache_create(struct ka_arena *arena, const char *name,
 
 void *ka_cache_alloc(struct ka_cache *cache)
 {
-	struct ka_arena *a;
+	struct ka_heap *a;
 	void *p;
 	int ret;
 
@@ -81,8 +81,8 @@ void *ka_cache_alloc(struct ka_cache *cache)
 		errno = EINVAL;
 		return NULL;
 	}
-	a = cache->arena;
-	ret = _ka_arena_ready(a);
+	a = cache->heap;
+	ret = _ka_heap_ready(a);
 	if (ret) {
 		errno = -ret;
 		return NULL;
@@ -112,12 +112,12 @@ void ka_cache_free(struct ka_cache *cache, void *obj)
 
 int ka_cache_destroy(struct ka_cache *cache)
 {
-	struct ka_arena *a;
+	struct ka_heap *a;
 	int ret;
 
 	if (!cache)
 		return 0;
-	a = cache->arena;
+	a = cache->heap;
 	if (_ka_slot_in_use(a, cache->slot)) {
 		errno = EBUSY;
 		return -1;
@@ -134,16 +134,17 @@ int ka_cache_destroy(struct ka_cache *cache)
 
 size_t ka_cache_object_size(const struct ka_cache *cache)
 {
-	return cache ? cache->arena->slots[cache->slot].object_size : 0;
+	return cache ? cache->heap->slots[cache->slot].object_size : 0;
 }
 
-void *ka_pages_alloc(struct ka_arena *arena, unsigned int order)
+void *ka_pages_alloc(struct ka_heap *heap, unsigned int order)
 {
-	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_heap *a = _ka_heap_get(heap);
+	bool fresh;
 	void *p;
 	int ret;
 
-	ret = _ka_arena_ready(a);
+	ret = _ka_heap_ready(a);
 	if (ret) {
 		errno = -ret;
 		return NULL;
@@ -152,9 +153,11 @@ void *ka_pages_alloc(struct ka_arena *arena, unsigned int order)
 		errno = EINVAL;
 		return NULL;
 	}
-	p = _ka_block_alloc(a, order);
+	p = _ka_block_alloc(a, order, &fresh);
 	if (!p)
 		return NULL;
+	if (!fresh)	/* a kept block: zeroed as the kernel's are */
+		memset(p, 0, (size_t)a->info.page_size << order);
 	KA_STAT_ADD(a, mallocs, 1);
 	if (unlikely(_ka_tracing)) {
 		_ka_track_add(a, p, (size_t)a->info.page_size << order,

@@ -60,3 +60,22 @@ unsigned int _ka_order_for(size_t bytes, unsigned int page_shift)
 
 	return pages <= 1 ? 0 : 64 - __builtin_clzl(pages - 1);
 }
+
+/* === Tables for the fast paths === */
+
+__u8 _ka_class_small[KA_SMALL_MAX / 16 + 1];
+__u8 _ka_class_large[KA_MAX_CLASS / 256 + 1];
+
+/*
+ * Filled when the library is loaded, from _ka_class_index() itself, so
+ * that the tables and the function cannot disagree.
+ */
+static void __attribute__((constructor(101))) ka_classes_load(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(_ka_class_small); i++)
+		_ka_class_small[i] = _ka_class_index(i * 16);
+	for (i = KA_SMALL_MAX / 256 + 1; i < ARRAY_SIZE(_ka_class_large); i++)
+		_ka_class_large[i] = _ka_class_index(i * 256);
+}

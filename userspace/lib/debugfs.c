@@ -480,9 +480,9 @@ int ka_snapshot_json(const struct ka_snapshot *snap, FILE *fp)
 	return ferror(fp) ? -1 : 0;
 }
 
-long ka_arena_client_id(struct ka_arena *arena)
+long ka_heap_client_id(struct ka_heap *heap)
 {
-	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_heap *a = _ka_heap_get(heap);
 	struct ka_client_stats cs;
 	struct ka_snapshot s;
 	char root[300], *text;
@@ -490,7 +490,7 @@ long ka_arena_client_id(struct ka_arena *arena)
 	size_t i, n = 0;
 	int ret;
 
-	ret = _ka_arena_ready(a);
+	ret = _ka_heap_ready(a);
 	if (ret) {
 		errno = -ret;
 		_ka_set_errmsg("the arena has no client: %s", strerrordesc_np(-ret));
@@ -543,10 +543,10 @@ int ka_cache_stats(struct ka_cache *cache, struct ka_cache_kstats *st)
 		errno = EINVAL;
 		return -1;
 	}
-	id = ka_arena_client_id(cache->arena);
+	id = ka_heap_client_id(cache->heap);
 	if (id < 0)
 		return -1;
-	s = &cache->arena->slots[cache->slot];
+	s = &cache->heap->slots[cache->slot];
 	_ka_debugfs_root(root, sizeof(root), NULL);
 	snprintf(name, sizeof(name), "caches/u%ld.%u:%s/stats", id, s->id,
 		 s->name);

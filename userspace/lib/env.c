@@ -46,8 +46,8 @@ static unsigned int ka_env_flags(const char *name)
 		unsigned int flags;
 	} words[] = {
 		{ "poison", KA_CACHE_POISON },
-		{ "redzone", KA_CACHE_REDZONE },
-		{ "track", KA_CACHE_TRACK },
+		{ "redzone", KA_CACHE_RED_ZONE },
+		{ "track", KA_CACHE_STORE_USER },
 		{ "consistency", KA_CACHE_CONSISTENCY },
 		{ "all", KA_CACHE_DEBUG },
 	};

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
  * libkarena: memory for the library's own bookkeeping (tcaches, magazine
- * arrays, arenas, the leak table).  It never comes from malloc, which the
+ * arrays, heaps, the leak table).  It never comes from malloc, which the
  * interposer is, but from anonymous mappings: power-of-two classes of 64
  * bytes to 64 KiB carved from 1 MiB chunks with a free list per class,
  * and a mapping of its own for anything larger.  Memory is zeroed.

@@ -3,7 +3,7 @@
  * libkarena-preload.so: the malloc family of an unmodified program on
  * karena, through LD_PRELOAD.
  *
- * The first call decides, once per process: if the default arena opens,
+ * The first call decides, once per process: if the default heap opens,
  * every allocation comes from karena; if not, one line on stderr says so
  * (KARENA_QUIET=1: none) and everything goes to the system allocator
  * (KARENA_REQUIRE=1: abort instead).  Calls made while that decision is
@@ -20,7 +20,7 @@
  * reports it (abort by default).
  *
  * fork: the child has no window; the library opens a new client at the
- * child's first allocation (arena.c), and frees of the parent's memory
+ * child's first allocation (heap.c), and frees of the parent's memory
  * are ignored.  exec starts afresh.
  */
 #include <dlfcn.h>
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fast.h"
 #include "libc.h"
 
 #define KA_EXPORT	__attribute__((visibility("default")))
@@ -67,7 +67,7 @@ static bool ka_decide(void)
 		_ka_init();
 		ka_next_usable = (size_t (*)(void *))dlsym(RTLD_NEXT,
 							   "malloc_usable_size");
-		ret = _ka_arena_ready(&_ka_default);
+		ret = _ka_heap_ready(&_ka_default);
 		dev = _ka_opt.device;
 		if (ret && _ka_opt.require)
 			_ka_fatal("%s: %s (KARENA_REQUIRE=1)", dev,
@@ -94,12 +94,24 @@ static inline bool ka_on(void)
 	return ka_decide();
 }
 
-/* Whether to hand a failed request to the system allocator. */
+/*
+ * Whether to hand a failed request to the system allocator.  The first
+ * spill of a process says so on stderr, with the reason (KARENA_QUIET=1:
+ * not); malloc_stats() and the JSON statistics count them all.
+ */
 static bool ka_spill(void)
 {
+	static int said;
+	int err = errno;
+
 	if (!_ka_opt.spill)
 		return false;
-	KA_STAT_ADD(&_ka_default, spills, 1);
+	if (!__atomic_fetch_add(&_ka_default.stats.spills, 1,
+				__ATOMIC_RELAXED) && !_ka_opt.quiet &&
+	    !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		_ka_say("a request karena cannot serve (%s) and later ones go to the system allocator; KARENA_SPILL=0 refuses them",
+			strerrordesc_np(err));
+	errno = err;
 	return true;
 }
 
@@ -120,6 +132,10 @@ static void *ka_malloc_spill(size_t size, size_t align, unsigned int flags,
 
 KA_EXPORT void *malloc(size_t size)
 {
+	void *p = _ka_malloc_fast(size, 0);
+
+	if (likely(p))
+		return p;
 	if (!ka_on())
 		return __libc_malloc(size);
 	return ka_malloc_spill(size, 0, 0, KA_CALLER);
@@ -129,14 +145,14 @@ KA_EXPORT void free(void *ptr)
 {
 	int saved;
 
-	if (!ptr)
+	if (likely(_ka_free_fast(ptr)) || !ptr)
 		return;
 	if (!ka_on()) {
 		/* Undecided or system: no karena memory exists yet. */
 		if (__atomic_load_n(&ka_mode, __ATOMIC_ACQUIRE) !=
 		    KA_MODE_KARENA)
 			__libc_free(ptr);
-		else if (!_ka_arena_of(ptr, &(bool){ false }))
+		else if (!_ka_heap_of(ptr, &(bool){ false }))
 			__libc_free(ptr);
 		return;
 	}
@@ -150,13 +166,17 @@ KA_EXPORT void free(void *ptr)
 KA_EXPORT void *calloc(size_t nmemb, size_t size)
 {
 	size_t bytes;
+	void *p;
 
-	if (!ka_on())
-		return __libc_calloc(nmemb, size);
 	if (__builtin_mul_overflow(nmemb, size, &bytes)) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	p = _ka_malloc_fast(bytes, KA_ZERO);
+	if (likely(p))
+		return p;
+	if (!ka_on())
+		return __libc_calloc(nmemb, size);
 	return ka_malloc_spill(bytes, 0, KA_ZERO, KA_CALLER);
 }
 
@@ -323,7 +343,7 @@ KA_EXPORT int malloc_trim(size_t pad)
 	int (*next)(size_t pad);
 
 	if (ka_on())
-		return ka_arena_trim(NULL) > 0;
+		return ka_trim() > 0;
 	next = (int (*)(size_t))dlsym(RTLD_NEXT, "malloc_trim");
 	return next ? next(pad) : 0;
 }

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
- * libkarena: every call into the operating system, and nothing else.
+ * libkarena: every call into the operating system but the device's,
+ * and nothing else.
  *
- * The rest of the library is logic over what these return; a host test
- * links prim_fake.c instead, which implements the same calls over
- * anonymous memory.  Nothing here allocates with malloc: the interposer
- * calls these from inside malloc.  Errors come back as negative errno
- * values (or NULL with errno set for the mappings).
+ * The rest of the library is logic over what these and dev.c return.
+ * Nothing here allocates with malloc: the interposer calls these from
+ * inside malloc.  Errors come back as negative errno values (or NULL
+ * with errno set for the mappings).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,45 +22,13 @@
 #include "internal.h"
 
 /**
- * _ka_prim_open() - open the device for one client.
- * @path: the device node.
- *
- * Close-on-exec: a descriptor inherited by exec is useless (EPERM).
- *
- * Return: the file descriptor, or -errno.
- */
-int _ka_prim_open(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-
-	return fd < 0 ? -errno : fd;
-}
-
-/**
- * _ka_prim_close() - close a client's file descriptor.
+ * _ka_prim_close() - close a descriptor of the library's own (a trace
+ * file, a fork copy).
  * @fd: the descriptor.
  */
 void _ka_prim_close(int fd)
 {
 	close(fd);
-}
-
-/**
- * _ka_prim_ioctl() - one KARENA_IOC_* command.
- * @fd: the client.
- * @cmd: the command.
- * @arg: its struct.
- *
- * Return: 0, or -errno.
- */
-int _ka_prim_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(fd, cmd, arg);
-	} while (ret < 0 && errno == EINTR);
-	return ret < 0 ? -errno : 0;
 }
 
 /**
@@ -88,22 +56,6 @@ void *_ka_prim_reserve(void *hint, size_t len, bool fixed)
 		return NULL;
 	}
 	return p;
-}
-
-/**
- * _ka_prim_map_window() - map a client's window over a reservation.
- * @fd: the client.
- * @addr: the reserved address.
- * @len: the window's bytes.
- *
- * Return: 0, or -errno.
- */
-int _ka_prim_map_window(int fd, void *addr, size_t len)
-{
-	void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		       fd, 0);
-
-	return p == MAP_FAILED ? -errno : 0;
 }
 
 /**
@@ -365,4 +317,19 @@ int _ka_prim_membarrier(void)
 			   0, 0);
 
 	return ret < 0 ? -errno : 0;
+}
+
+/**
+ * _ka_prim_now_ms() - a coarse monotonic clock, for the caches' decay.
+ *
+ * CLOCK_MONOTONIC_COARSE is read from the vDSO: no system call.
+ *
+ * Return: milliseconds since some fixed point.
+ */
+__u64 _ka_prim_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

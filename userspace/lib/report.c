@@ -2,7 +2,7 @@
 /*
  * libkarena: reports.  Misuse of the allocator prints exactly one line on
  * stderr, "karena: <function>(): <what> <address>", is counted in the
- * arena's statistics, and aborts the program unless KARENA_ABORT=0.
+ * heap's statistics, and aborts the program unless KARENA_ABORT=0.
  * Nothing here allocates: lines are formatted on the stack and written
  * with one write().
  */
@@ -61,7 +61,7 @@ void _ka_fatal(const char *fmt, ...)
 
 /**
  * _ka_misuse() - report a misuse of the allocator.
- * @arena: the arena it concerns, or NULL (counted in the default arena).
+ * @heap: the heap it concerns, or NULL (counted in the default heap).
  * @kind: what was wrong.
  * @func: the API function the program called ("free", "ka_cache_free").
  * @ptr: the address.
@@ -70,29 +70,29 @@ void _ka_fatal(const char *fmt, ...)
  * Frees of memory inherited from the parent across fork are only
  * counted: that memory is not the child's, and freeing it is harmless.
  */
-void _ka_misuse(struct ka_arena *arena, enum ka_misuse kind,
+void _ka_misuse(struct ka_heap *heap, enum ka_misuse kind,
 		const char *func, const void *ptr, const char *detail)
 {
 	const char *sep = detail ? " (" : "", *end = detail ? ")" : "";
 
-	if (!arena)
-		arena = &_ka_default;
+	if (!heap)
+		heap = &_ka_default;
 	switch (kind) {
 	case KA_MISUSE_PARENT:
-		KA_STAT_ADD(arena, parent_frees, 1);
+		KA_STAT_ADD(heap, parent_frees, 1);
 		return;
 	case KA_MISUSE_DOUBLE_FREE:
-		KA_STAT_ADD(arena, double_frees, 1);
+		KA_STAT_ADD(heap, double_frees, 1);
 		_ka_say("%s(): double free detected: %p%s%s%s", func, ptr, sep,
 			detail ?: "", end);
 		break;
 	case KA_MISUSE_INVALID:
-		KA_STAT_ADD(arena, invalid_frees, 1);
+		KA_STAT_ADD(heap, invalid_frees, 1);
 		_ka_say("%s(): invalid pointer %p%s%s%s", func, ptr, sep,
 			detail ?: "", end);
 		break;
 	case KA_MISUSE_REDZONE:
-		KA_STAT_ADD(arena, redzone_errors, 1);
+		KA_STAT_ADD(heap, redzone_errors, 1);
 		_ka_say("%s(): red zone overwritten at %p%s%s%s", func, ptr,
 			sep, detail ?: "", end);
 		break;

@@ -33,11 +33,11 @@ static __u64 ka_not_below_0(__u64 n)
 }
 
 /*
- * Copy the counters of @a: the arena's (slow paths, threads without a
+ * Copy the counters of @a: the heap's (slow paths, threads without a
  * tcache, exited threads), plus the live threads' tcaches, read in one
  * a->lock section (magazine.c says how exact that is).
  */
-static void ka_gather(struct ka_arena *a, struct ka_stats *st,
+static void ka_gather(struct ka_heap *a, struct ka_stats *st,
 		      struct ka_slot_row *rows, unsigned int *nr_rows)
 {
 	struct ka_tsum sum;
@@ -49,13 +49,13 @@ static void ka_gather(struct ka_arena *a, struct ka_stats *st,
 	for (i = 0; i < sizeof(*st) / sizeof(__u64); i++)
 		((__u64 *)st)[i] = __atomic_load_n((__u64 *)&a->stats + i,
 						   __ATOMIC_RELAXED);
-	st->mallocs += sum.counts.mallocs;
-	st->frees += sum.counts.frees;
+	st->mallocs += sum.mallocs;
+	st->frees += sum.frees;
 	st->objects_in_use = ka_not_below_0(st->objects_in_use +
-					    sum.counts.objects);
-	st->bytes_in_use = ka_not_below_0(st->bytes_in_use + sum.counts.bytes);
+					    sum.objects);
+	st->bytes_in_use = ka_not_below_0(st->bytes_in_use + sum.bytes);
 	st->cached_objects = sum.cached_objects;
-	st->cached_bytes = sum.cached_bytes;
+	st->cached_bytes = sum.cached_bytes + _ka_blocks_bytes(a);
 	for (i = 1; rows && i < KA_SLOTS; i++) {
 		const struct ka_slot *s = &a->slots[i];
 
@@ -82,9 +82,9 @@ static void ka_gather(struct ka_arena *a, struct ka_stats *st,
 		*nr_rows = n;
 }
 
-int ka_arena_stats(struct ka_arena *arena, struct ka_stats *st)
+int ka_heap_stats(struct ka_heap *heap, struct ka_stats *st)
 {
-	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_heap *a = _ka_heap_get(heap);
 
 	if (!st) {
 		errno = EINVAL;
@@ -95,9 +95,9 @@ int ka_arena_stats(struct ka_arena *arena, struct ka_stats *st)
 	return 0;
 }
 
-int ka_client_stats(struct ka_arena *arena, struct ka_client_stats *st)
+int ka_client_stats(struct ka_heap *heap, struct ka_client_stats *st)
 {
-	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_heap *a = _ka_heap_get(heap);
 	struct karena_stats ks;
 	int ret;
 
@@ -106,10 +106,10 @@ int ka_client_stats(struct ka_arena *arena, struct ka_client_stats *st)
 		return -1;
 	}
 	memset(st, 0, sizeof(*st));
-	ret = _ka_arena_ready(a);
+	ret = _ka_heap_ready(a);
 	if (!ret) {
 		memset(&ks, 0, sizeof(ks));
-		ret = _ka_prim_ioctl(a->fd, KARENA_IOC_STATS, &ks);
+		ret = _ka_dev_ioctl(a->fd, KARENA_IOC_STATS, &ks);
 	}
 	if (ret) {
 		errno = -ret;
@@ -131,9 +131,13 @@ int ka_client_stats(struct ka_arena *arena, struct ka_client_stats *st)
 	return 0;
 }
 
-/* mallinfo2 from the library's and the kernel's numbers. */
+/*
+ * mallinfo2 from the library's and the kernel's numbers; @kept: bytes of
+ * the block cache, which the kernel counts as the client's blocks.
+ */
 static struct mallinfo2 ka_mallinfo_of(const struct ka_stats *st,
-				       const struct ka_client_stats *cs)
+				       const struct ka_client_stats *cs,
+				       __u64 kept)
 {
 	struct mallinfo2 mi;
 	__u64 objects = st->bytes_in_use - st->block_bytes;
@@ -144,30 +148,33 @@ static struct mallinfo2 ka_mallinfo_of(const struct ka_stats *st,
 	mi.hblks = st->blocks_in_use;
 	mi.hblkhd = st->block_bytes;
 	mi.uordblks = objects;
-	mi.fordblks = cs->slab_bytes > objects ? cs->slab_bytes - objects : 0;
+	mi.fordblks = (cs->slab_bytes > objects ? cs->slab_bytes - objects : 0) +
+		      kept;
 	mi.keepcost = st->cached_bytes;
 	return mi;
 }
 
-struct mallinfo2 ka_arena_mallinfo(struct ka_arena *arena)
+struct mallinfo2 ka_heap_mallinfo(struct ka_heap *heap)
 {
 	struct ka_client_stats cs;
 	struct ka_stats st;
+	__u64 kept;
 
-	ka_client_stats(arena, &cs);
-	ka_arena_stats(arena, &st);
-	return ka_mallinfo_of(&st, &cs);
+	ka_client_stats(heap, &cs);
+	ka_heap_stats(heap, &st);
+	kept = _ka_blocks_bytes(_ka_heap_get(heap));
+	return ka_mallinfo_of(&st, &cs, kept);
 }
 
 struct mallinfo2 ka_mallinfo(void)
 {
-	return ka_arena_mallinfo(NULL);
+	return ka_heap_mallinfo(NULL);
 }
 
 void ka_malloc_stats(void)
 {
 	struct ka_slot_row rows[KA_SLOTS];
-	struct ka_arena *a = _ka_arena_get(NULL);
+	struct ka_heap *a = _ka_heap_get(NULL);
 	struct ka_client_stats cs;
 	struct ka_stats st;
 	unsigned int n, i;
@@ -175,8 +182,8 @@ void ka_malloc_stats(void)
 	memset(&st, 0, sizeof(st));
 	ka_client_stats(a, &cs);
 	ka_gather(a, &st, rows, &n);
-	fprintf(stderr, "karena: default arena, %s, window %llu KiB, quota %llu KiB\n",
-		a->state == KA_ARENA_OPEN ? _ka_opt.device : "not open",
+	fprintf(stderr, "karena: default heap, %s, window %llu KiB, quota %llu KiB\n",
+		a->state == KA_HEAP_OPEN ? _ka_opt.device : "not open",
 		(unsigned long long)cs.window_bytes >> 10,
 		(unsigned long long)cs.quota_bytes >> 10);
 	fprintf(stderr, "%-20s %6s %6s %5s %9s %9s %8s %8s\n", "cache", "size",
@@ -217,15 +224,20 @@ void ka_malloc_stats(void)
 		(unsigned long long)st.redzone_errors);
 	fprintf(stderr, "%llu parent frees\n",
 		(unsigned long long)st.parent_frees);
+	fprintf(stderr, "kept: %llu free objects in magazines and depots, %llu bytes with kept page blocks\n",
+		(unsigned long long)st.cached_objects,
+		(unsigned long long)st.cached_bytes);
+	fprintf(stderr, "spills: %llu requests handed to the system allocator\n",
+		(unsigned long long)st.spills);
 }
 
 #define KA_JSON_U64(fp, sep, name, v) \
 	fprintf(fp, "%s\"%s\": %llu", sep, name, (unsigned long long)(v))
 
-int ka_arena_info(struct ka_arena *arena, FILE *fp)
+int ka_heap_info(struct ka_heap *heap, FILE *fp)
 {
 	struct ka_slot_row rows[KA_SLOTS];
-	struct ka_arena *a = _ka_arena_get(arena);
+	struct ka_heap *a = _ka_heap_get(heap);
 	struct ka_client_stats cs;
 	struct mallinfo2 mi;
 	struct ka_stats st;
@@ -238,7 +250,7 @@ int ka_arena_info(struct ka_arena *arena, FILE *fp)
 	memset(&st, 0, sizeof(st));
 	ka_client_stats(a, &cs);
 	ka_gather(a, &st, rows, &n);
-	mi = ka_mallinfo_of(&st, &cs);
+	mi = ka_mallinfo_of(&st, &cs, _ka_blocks_bytes(a));
 
 	fprintf(fp, "{\"version\": 1, \"pid\": %d, \"device\": \"%s\",\n",
 		_ka_prim_getpid(), a->path[0] ? a->path : _ka_opt.device);
@@ -311,23 +323,23 @@ int ka_malloc_info(int options, FILE *fp)
 		errno = EINVAL;
 		return -1;
 	}
-	return ka_arena_info(NULL, fp);
+	return ka_heap_info(NULL, fp);
 }
 
 /*
- * KARENA_EXIT_INFO: the default arena's JSON, then this client's lines of
+ * KARENA_EXIT_INFO: the default heap's JSON, then this client's lines of
  * debugfs' clients file and slabinfo, read while the client still
  * exists, as proof of where the memory came from.
  */
 static void ka_exit_info(void)
 {
 	char root[300], path[400], line[512];
-	struct ka_arena *a = &_ka_default;
+	struct ka_heap *a = &_ka_default;
 	FILE *fp, *in;
 	long id;
 	int fd;
 
-	if (!_ka_opt.exit_info[0] || a->state != KA_ARENA_OPEN)
+	if (!_ka_opt.exit_info[0] || a->state != KA_HEAP_OPEN)
 		return;
 	fd = _ka_prim_open_file(_ka_opt.exit_info, true, false);
 	if (fd < 0)
@@ -337,8 +349,8 @@ static void ka_exit_info(void)
 		_ka_prim_close(fd);
 		return;
 	}
-	ka_arena_info(a, fp);
-	id = ka_arena_client_id(a);
+	ka_heap_info(a, fp);
+	id = ka_heap_client_id(a);
 	if (id >= 0 && !_ka_debugfs_root(root, sizeof(root), NULL)) {
 		char prefix[32];
 
@@ -368,7 +380,7 @@ static void ka_exit_info(void)
 static void __attribute__((destructor)) ka_fini(void)
 {
 	if (__atomic_load_n(&_ka_default.state, __ATOMIC_ACQUIRE) ==
-	    KA_ARENA_OPEN) {
+	    KA_HEAP_OPEN) {
 		_ka_leak_report(&_ka_default);
 		ka_exit_info();
 	}

@@ -281,19 +281,19 @@ static bool ka_track_grow(void)
 
 /**
  * _ka_track_add() - remember an outstanding allocation.
- * @arena: its arena.
+ * @heap: its heap.
  * @p: the memory.
  * @size: bytes asked for.
  * @caller: the program's return address.
  */
-void _ka_track_add(struct ka_arena *arena, const void *p, size_t size,
+void _ka_track_add(struct ka_heap *heap, const void *p, size_t size,
 		   const void *caller)
 {
 	struct ka_track_entry e = {
 		.key = (uintptr_t)p, .size = size, .caller = caller,
 	};
 
-	(void)arena;
+	(void)heap;
 	if (!_ka_opt.leakcheck)
 		return;
 	_ka_spin_lock(&ka_track_lock);
@@ -307,14 +307,14 @@ void _ka_track_add(struct ka_arena *arena, const void *p, size_t size,
 
 /**
  * _ka_track_del() - forget an allocation that was freed.
- * @arena: its arena.
+ * @heap: its heap.
  * @p: the memory.
  */
-void _ka_track_del(struct ka_arena *arena, const void *p)
+void _ka_track_del(struct ka_heap *heap, const void *p)
 {
 	size_t i;
 
-	(void)arena;
+	(void)heap;
 	if (!_ka_opt.leakcheck)
 		return;
 	_ka_spin_lock(&ka_track_lock);
@@ -333,8 +333,8 @@ void _ka_track_del(struct ka_arena *arena, const void *p)
 }
 
 /**
- * _ka_leak_report() - print the outstanding allocations of an arena.
- * @arena: the arena; its entries are dropped.
+ * _ka_leak_report() - print the outstanding allocations of a heap.
+ * @heap: the heap; its entries are dropped.
  *
  * One summary line, then one line per allocation with its caller, on
  * stderr:
@@ -342,7 +342,7 @@ void _ka_track_del(struct ka_arena *arena, const void *p)
  *   karena: leak check: 1 allocation (64 bytes) not freed
  *   karena: leak: 0x7f3a40000010 64 bytes from /path/prog:[0x1189]
  */
-void _ka_leak_report(struct ka_arena *arena)
+void _ka_leak_report(struct ka_heap *heap)
 {
 	unsigned long count = 0, bytes = 0;
 	char where[300];
@@ -353,7 +353,7 @@ void _ka_leak_report(struct ka_arena *arena)
 	_ka_spin_lock(&ka_track_lock);
 	for (i = 0; i < ka_track_cap; i++)
 		if (ka_track[i].key > KA_TRACK_DELETED &&
-		    _ka_in_window(arena, (void *)ka_track[i].key)) {
+		    _ka_in_window(heap, (void *)ka_track[i].key)) {
 			count++;
 			bytes += ka_track[i].size;
 		}
@@ -361,7 +361,7 @@ void _ka_leak_report(struct ka_arena *arena)
 		count == 1 ? "" : "s", bytes);
 	for (i = 0; i < ka_track_cap; i++) {
 		if (ka_track[i].key <= KA_TRACK_DELETED ||
-		    !_ka_in_window(arena, (void *)ka_track[i].key))
+		    !_ka_in_window(heap, (void *)ka_track[i].key))
 			continue;
 		if (ka_where(where, sizeof(where), ka_track[i].caller) <= 2)
 			strcpy(where, "@ ? ");

@@ -36,7 +36,7 @@ static struct ka_stats stats(void)
 {
 	struct ka_stats st;
 
-	ka_arena_stats(NULL, &st);
+	ka_heap_stats(NULL, &st);
 	return st;
 }
 
@@ -208,7 +208,7 @@ static void test_threads(void)
 	CHECK(st.objects_in_use == 0, "nothing left in use (%llu)",
 	      (unsigned long long)st.objects_in_use);
 	/* Exited threads gave their magazines back: only main's remain. */
-	ka_arena_trim(NULL);
+	ka_heap_trim(NULL);
 	st = stats();
 	CHECK(st.cached_objects == 0, "after trim nothing is cached (%llu)",
 	      (unsigned long long)st.cached_objects);
@@ -336,7 +336,7 @@ static void test_trim_races(void)
 	for (i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, churner, NULL);
 	for (i = 0; i < 300; i++) {
-		trimmed += ka_arena_trim(NULL);
+		trimmed += ka_heap_trim(NULL);
 		stats();
 	}
 	__atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
@@ -466,7 +466,7 @@ static void test_caches(void)
 {
 	struct ka_cache *c = ka_cache_create(NULL, "host-obj", 40, 0, 0);
 	struct ka_cache *r = ka_cache_create(NULL, "host-red", 40, 0,
-					     KA_CACHE_REDZONE);
+					     KA_CACHE_RED_ZONE);
 	struct ka_stats before = stats(), after;
 	void *o[100], *x;
 	int i;
@@ -518,7 +518,7 @@ static void test_fork(void)
 		if (!r || strcmp(r, "parent") || ka_malloc_usable_size(p) != 112)
 			_exit(4);
 		ka_free(p);	/* the parent's: ignored */
-		ka_arena_stats(NULL, &st);
+		ka_heap_stats(NULL, &st);
 		strcpy(q, "child");
 		ka_free(q);
 		ka_free(r);
@@ -555,8 +555,8 @@ static void test_stats(void)
 
 static void test_arenas(void)
 {
-	struct ka_arena *a = ka_open(NULL);
-	void *p = ka_arena_malloc(a, 50), *q;
+	struct ka_heap *a = ka_open(NULL);
+	void *p = ka_heap_malloc(a, 50), *q;
 
 	CHECK(a && p, "a second arena allocates");
 	q = ka_realloc(p, 60);

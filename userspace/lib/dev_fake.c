@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
- * libkarena: a fake /dev/karena for the host sanitizer run only
- * (make asan-test).  It implements the prim.c calls over anonymous
+ * libkarena: a fake /dev/karena for the host tests only (make asan-test,
+ * make bench-host).  It implements dev.c's four calls over anonymous
  * memory with the ioctl semantics of uapi/karena.h, so that the
  * library's logic (size classes, page map, bitmaps, magazines, misuse
  * detection, statistics) runs under ASan and UBSan where no module can
@@ -16,15 +16,11 @@
  * does not: poison, slab release, several processes.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -333,9 +329,9 @@ static int fk_pages_free(struct fk_client *c, struct karena_pages *p)
 	return 0;
 }
 
-/* === The prim calls === */
+/* === The device calls === */
 
-int _ka_prim_open(const char *path)
+int _ka_dev_open(const char *path)
 {
 	struct fk_client *c;
 	unsigned int i, o;
@@ -362,7 +358,7 @@ int _ka_prim_open(const char *path)
 	return FK_FD_BASE + i;
 }
 
-void _ka_prim_close(int fd)
+void _ka_dev_close(int fd)
 {
 	struct fk_client *c = fk_get(fd);
 	unsigned int o, i;
@@ -379,7 +375,7 @@ void _ka_prim_close(int fd)
 
 static int fk_ioctl(int fd, unsigned long cmd, void *arg);
 
-int _ka_prim_ioctl(int fd, unsigned long cmd, void *arg)
+int _ka_dev_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret;
 
@@ -435,15 +431,7 @@ static int fk_ioctl(int fd, unsigned long cmd, void *arg)
 	return -ENOTTY;
 }
 
-void *_ka_prim_reserve(void *hint, size_t len, bool fixed)
-{
-	void *p = mmap(hint, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		       MAP_NORESERVE | (fixed ? MAP_FIXED_NOREPLACE : 0), -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-int _ka_prim_map_window(int fd, void *addr, size_t len)
+int _ka_dev_map_window(int fd, void *addr, size_t len)
 {
 	struct fk_client *c = fk_get(fd);
 	void *p;
@@ -458,170 +446,4 @@ int _ka_prim_map_window(int fd, void *addr, size_t len)
 	madvise(p, len, MADV_DONTFORK);
 	c->win = p;
 	return 0;
-}
-
-void *_ka_prim_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void _ka_prim_unmap(void *addr, size_t len)
-{
-	munmap(addr, len);
-}
-
-void _ka_prim_write(int fd, const char *buf, size_t len)
-{
-	if (write(fd, buf, len) < 0)
-		return;
-}
-
-int _ka_prim_open_file(const char *path, bool wr, bool trunc)
-{
-	int fd = open(path, wr ? O_WRONLY | O_CREAT | O_APPEND |
-		      (trunc ? O_TRUNC : 0) : O_RDONLY, 0644);
-
-	return fd < 0 ? -errno : fd;
-}
-
-long _ka_prim_read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return n;
-}
-
-int _ka_prim_write_file(const char *path, const char *buf)
-{
-	(void)path;
-	(void)buf;
-	return -ENOENT;
-}
-
-int _ka_prim_getpid(void)
-{
-	return getpid();
-}
-
-void _ka_prim_yield(void)
-{
-	sched_yield();
-}
-
-int _ka_prim_exe_path(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-/**
- * _ka_prim_memfd() - an anonymous file for the heap a fork child keeps.
- * @len: its size (sparse).
- *
- * Return: the descriptor, or -errno.
- */
-int _ka_prim_memfd(size_t len)
-{
-	int fd = memfd_create("karena-fork", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, len)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/**
- * _ka_prim_pwrite() - copy memory into a file.
- * @fd: the file.
- * @buf: the memory; a window page the client no longer owns makes the
- *	kernel stop there (a short count, or -EFAULT), never a signal.
- * @len: bytes.
- * @off: file offset.
- *
- * Return: bytes written, or -errno.
- */
-long _ka_prim_pwrite(int fd, const void *buf, size_t len, __u64 off)
-{
-	ssize_t n;
-
-	do {
-		n = pwrite(fd, buf, len, off);
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
-}
-
-/**
- * _ka_prim_map_copy() - map a file privately at a fixed, free address.
- * @fd: the file.
- * @addr: where.
- * @len: bytes.
- *
- * Return: 0, or -errno.
- */
-int _ka_prim_map_copy(int fd, void *addr, size_t len)
-{
-	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	if (p != addr) {
-		munmap(p, len);
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/*
- * The real system call: the host test exercises the lockless owners
- * against remotes for real.
- */
-
-/**
- * _ka_prim_membarrier_register() - announce that this process will use
- * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED).
- *
- * The registration belongs to the address space: a fork child keeps it,
- * exec drops it.
- *
- * Return: 0, or -errno (no membarrier: old kernel, seccomp).
- */
-int _ka_prim_membarrier_register(void)
-{
-	long ret = syscall(__NR_membarrier,
-			   MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
-
-	return ret < 0 ? -errno : 0;
-}
-
-/**
- * _ka_prim_membarrier() - make every running thread of this process
- * execute a full memory barrier.
- *
- * Return: 0, or -errno.
- */
-int _ka_prim_membarrier(void)
-{
-	long ret = syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
-			   0, 0);
-
-	return ret < 0 ? -errno : 0;
 }
