@@ -9,6 +9,7 @@
  * The trace and leak tests run this program again (/proc/self/exe) as a
  * helper with the environment set, since the library reads it once.
  */
+#include <pthread.h>
 #include <stdint.h>
 
 #include "kselftest_harness.h"
@@ -36,6 +37,26 @@ static int helper_leak(void)
 
 	ka_free(ka_malloc(10));
 	printf("%p %p\n", keep1, keep2);
+	return 0;
+}
+
+/*
+ * Under libkarena-preload.so: 1 MiB blocks with malloc() until 48 MiB,
+ * more than the client's quota; prints how many came back and the spills
+ * malloc_stats() counted.
+ */
+static int helper_spill(void)
+{
+	unsigned int i, got = 0;
+	void *p[48];
+
+	for (i = 0; i < 48; i++)
+		got += !!(p[i] = malloc(1 << 20));
+	printf("%u\n", got);
+	fflush(stdout);
+	malloc_stats();
+	for (i = 0; i < 48; i++)
+		free(p[i]);
 	return 0;
 }
 
@@ -236,6 +257,211 @@ TEST_F_TIMEOUT(stats, malloc_stats_and_info, 300)
 	unlink("/tmp/lib_stats_info.json");
 }
 
+/* The kernel's count of the commands this client made. */
+static __u64 lt_calls(void)
+{
+	struct ka_client_stats cs;
+
+	if (ka_client_stats(NULL, &cs))
+		return ~0ULL;
+	return cs.alloc_calls + cs.free_calls;
+}
+
+struct lt_ring {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void *objs[512];
+	unsigned int n;
+	bool done;
+};
+
+static void *lt_consume(void *arg)
+{
+	struct lt_ring *q = arg;
+	unsigned int i;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->done || q->n) {
+		while (!q->n && !q->done)
+			pthread_cond_wait(&q->cond, &q->lock);
+		for (i = 0; i < q->n; i++)
+			ka_free(q->objs[i]);
+		q->n = 0;
+		pthread_cond_broadcast(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+/*
+ * After a warm-up, the library's steady state makes no system call:
+ * pairs, batches with shuffled frees, mixed sizes, realloc growth to
+ * 1 MiB, and objects freed by another thread all come from the threads'
+ * magazines, the depots and the block cache.  Counted by the kernel.
+ */
+TEST_F_TIMEOUT(stats, steady_state_makes_no_system_call, 300)
+{
+	static void *objs[2000];
+	struct lt_ring q = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			     .cond = PTHREAD_COND_INITIALIZER };
+	unsigned int i, r;
+	__u64 c = 0;
+	pthread_t t;
+	size_t sz;
+	void *p;
+
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
+	for (r = 0; r < 12; r++) {
+		if (r == 4)
+			c = lt_calls();
+		for (i = 0; i < 1000; i++)
+			ka_free(ka_malloc(16 + i % 1000));
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			objs[i] = ka_malloc(16 << (i % 7));
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			ka_free(objs[(i * 997) % ARRAY_SIZE(objs)]);
+		p = NULL;
+		for (sz = 16; sz <= (1 << 20); sz += sz / 4 + 1) {
+			p = ka_realloc(p, sz);
+			ASSERT_NE(NULL, p);
+		}
+		ka_free(p);
+	}
+	EXPECT_EQ(c, lt_calls())
+		TH_LOG("%llu commands in 8 rounds after warm-up",
+		       (unsigned long long)(lt_calls() - c));
+
+	pthread_create(&t, NULL, lt_consume, &q);
+	for (r = 0; r < 60; r++) {
+		if (r == 20)
+			c = lt_calls();
+		pthread_mutex_lock(&q.lock);
+		while (q.n)
+			pthread_cond_wait(&q.cond, &q.lock);
+		for (i = 0; i < ARRAY_SIZE(q.objs); i++)
+			q.objs[i] = ka_malloc(100);
+		q.n = ARRAY_SIZE(q.objs);
+		pthread_cond_broadcast(&q.cond);
+		pthread_mutex_unlock(&q.lock);
+	}
+	pthread_mutex_lock(&q.lock);
+	q.done = true;
+	pthread_cond_broadcast(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	pthread_join(t, NULL);
+	EXPECT_EQ(c, lt_calls())
+		TH_LOG("producer/consumer: %llu commands in 40 rounds after warm-up",
+		       (unsigned long long)(lt_calls() - c));
+}
+
+/* The client's pages in debugfs' clients file. */
+static long lt_client_pages(void)
+{
+	struct ka_snapshot *snap = ka_snapshot_read(NULL);
+	long cid = ka_heap_client_id(NULL), pages = -1;
+	size_t j;
+
+	if (!snap)
+		return -1;
+	for (j = 0; j < snap->nr_clients; j++)
+		if ((long)snap->clients[j].id == cid)
+			pages = snap->clients[j].pages;
+	ka_snapshot_free(snap);
+	return pages;
+}
+
+/*
+ * What the depots and the block cache keep goes back: with ka_trim(),
+ * and by itself when the kernel refuses an allocation for want of
+ * memory (the client's quota).  Seen in debugfs.
+ */
+TEST_F_TIMEOUT(stats, trim_and_pressure_give_memory_back, 300)
+{
+	static void *objs[4000];
+	struct ka_client_stats cs;
+	struct ka_stats st;
+	long before, after;
+	void *b[32], *big[6];
+	unsigned int i, r, got = 0;
+
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
+	if (lt_no_debugfs())
+		SKIP(return, LT_NO_DEBUGFS);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		objs[i] = ka_malloc(500);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		ka_free(objs[i]);
+	before = lt_client_pages();
+	EXPECT_LT(0U, ka_trim());
+	after = lt_client_pages();
+	EXPECT_LT(after, before) TH_LOG("pages %ld -> %ld", before, after);
+
+	/* Blocks that thrash teach the cache to keep many of them. */
+	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < ARRAY_SIZE(b); i++)
+			b[i] = ka_malloc(256 << 10);
+		for (i = 0; i < ARRAY_SIZE(b); i++)
+			ka_free(b[i]);
+	}
+	ASSERT_EQ(0, ka_heap_stats(NULL, &st));
+	EXPECT_LE(4ULL << 20, st.cached_bytes);
+	/* More than the quota holds besides them: the cache must let go. */
+	for (i = 0; i < ARRAY_SIZE(big); i++)
+		got += !!(big[i] = ka_malloc(cs.quota_bytes / 8));
+	EXPECT_EQ(ARRAY_SIZE(big), got);
+	ASSERT_EQ(0, ka_heap_stats(NULL, &st));
+	EXPECT_GT(4ULL << 20, st.cached_bytes);
+	for (i = 0; i < ARRAY_SIZE(big); i++)
+		ka_free(big[i]);
+	ka_trim();
+}
+
+/*
+ * Under the interposer, a request over the quota goes to the system
+ * allocator (a spill): counted by malloc_stats(), the first one said in
+ * one line on stderr; KARENA_SPILL=0 refuses it instead.
+ */
+TEST_F_TIMEOUT(stats, spills_are_said_counted_and_refusable, 300)
+{
+	char out[256], err[16384], env[1200], dir[512], *s;
+	ssize_t n;
+	int ret;
+
+	if (lt_no_device())
+		SKIP(return, LT_NO_DEVICE);
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	ASSERT_LT(0, n);
+	dir[n] = '\0';
+	*strrchr(dir, '/') = '\0';
+	snprintf(env, sizeof(env), "%s/../userspace/libkarena-preload.so",
+		 dir);
+	if (access(env, R_OK))
+		SKIP(return, "no libkarena-preload.so beside the tests");
+	ret = run_helper("spill", "LD_PRELOAD", env, out, sizeof(out), err,
+			 sizeof(err));
+	ASSERT_EQ(0, ret) TH_LOG("helper: %s", err);
+	EXPECT_EQ(48, atoi(out));
+	s = strstr(err, "karena: a request karena cannot serve (");
+	ASSERT_NE(NULL, s) TH_LOG("no spill line in: %s", err);
+	EXPECT_EQ(NULL, strstr(s + 1, "karena: a request karena cannot serve"));
+	s = strstr(err, "spills: ");
+	ASSERT_NE(NULL, s) TH_LOG("no spills line in: %s", err);
+	EXPECT_LT(0, atoi(s + 8));
+
+	ret = run_helper("spill", "KARENA_SPILL=0 LD_PRELOAD", env, out,
+			 sizeof(out), err, sizeof(err));
+	ASSERT_EQ(0, ret) TH_LOG("helper: %s", err);
+	EXPECT_GT(48, atoi(out));
+	EXPECT_LT(0, atoi(out));
+	EXPECT_EQ(NULL, strstr(err, "cannot serve"));
+	s = strstr(err, "spills: ");
+	ASSERT_NE(NULL, s) TH_LOG("no spills line in: %s", err);
+	EXPECT_EQ(0, atoi(s + 8));
+}
+
 /* glibc's mtrace script reads KARENA_TRACE and finds exactly the leak. */
 TEST_F_TIMEOUT(stats, trace_read_by_mtrace, 300)
 {
@@ -354,6 +580,8 @@ TEST_F_TIMEOUT(stats, debugfs_errors_are_clear, 300)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--helper"))
-		return !strcmp(argv[2], "trace") ? helper_trace() : helper_leak();
+		return !strcmp(argv[2], "trace") ? helper_trace() :
+		       !strcmp(argv[2], "spill") ? helper_spill() :
+		       helper_leak();
 	return test_harness_run(argc, argv);
 }

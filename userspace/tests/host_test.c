@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The library's logic under ASan and UBSan on the host (make asan-test),
- * over the fake device of lib/prim_fake.c: size classes, page map and
+ * over the fake device of lib/dev_fake.c: size classes, page map and
  * bitmaps, magazines with threads, misuse detection (counted, since
  * KARENA_ABORT=0 here), page blocks, object caches with red zones, fork,
  * statistics and the leak table.  TAP output; the real device is tested
@@ -574,14 +574,320 @@ static void test_leaks(void)
 
 	(void)p;
 	/* Reported at exit; here only the table is exercised under ASan. */
-	CHECK(_ka_tracing, "leak tracking on");
+	CHECK(_ka_tracing && !_ka_tls.fast,
+	      "leak tracking on, and the fast paths with it off");
 }
 
-int main(void)
+/* The leak table, in a process of its own (host_test leaks). */
+static void test_leaks_in_child(const char *self)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		execl(self, self, "leaks", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+	      "the leak check runs in a process of its own");
+}
+
+/* === The fast paths, the depot and the block cache === */
+
+/* System calls the library made: ALLOC_BULK, FREE_BULK, PAGES_*. */
+static __u64 calls(void)
+{
+	struct ka_stats st = stats();
+
+	return st.refills + st.flushes + st.block_calls;
+}
+
+static void test_fast_steady(void)
+{
+	static const size_t sizes[] = { 1, 16, 24, 100, 256, 1000, 3000, 16384 };
+	struct ka_stats a, b;
+	unsigned int i, r;
+	void *p;
+	__u64 c;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		ka_free(ka_malloc(sizes[i]));	/* warm-up */
+	CHECK(_ka_tls.fast != NULL,
+	      "after the first calls the thread takes the fast path");
+	a = stats();
+	c = calls();
+	for (r = 0; r < 1000; r++)
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			p = ka_malloc(sizes[i]);
+			memset(p, 0x5a, sizes[i]);
+			ka_free(p);
+		}
+	b = stats();
+	CHECK(calls() == c, "8000 malloc+free pairs after warm-up: no system call (%llu)",
+	      (unsigned long long)(calls() - c));
+	CHECK(b.mallocs - a.mallocs == 8000 && b.frees - a.frees == 8000 &&
+	      b.objects_in_use == a.objects_in_use,
+	      "and every one counted (%llu mallocs, %llu frees)",
+	      (unsigned long long)(b.mallocs - a.mallocs),
+	      (unsigned long long)(b.frees - a.frees));
+	p = ka_calloc(1, 200);
+	memset(p, 0x77, 200);
+	ka_free(p);
+	p = ka_calloc(1, 200);
+	for (i = 0; i < 200 && !((char *)p)[i]; i++)
+		;
+	CHECK(i == 200, "calloc on the fast path zeroes a reused object");
+	ka_free(p);
+}
+
+static void test_batches_steady(void)
+{
+	static void *objs[3000];
+	unsigned int i, r;
+	__u64 c = 0;
+
+	for (r = 0; r < 30; r++) {
+		if (r == 10)	/* the depot has learnt the working set */
+			c = calls();
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			objs[i] = ka_malloc(48);
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			ka_free(objs[(i * 7) % ARRAY_SIZE(objs)]);
+	}
+	CHECK(calls() == c,
+	      "3000 allocations then shuffled frees, rounds 10-29: no system call (%llu)",
+	      (unsigned long long)(calls() - c));
+	CHECK(stats().cached_objects >= ARRAY_SIZE(objs),
+	      "the depot holds the working set (%llu objects cached)",
+	      (unsigned long long)stats().cached_objects);
+}
+
+#define PC_OBJS	512
+#define PC_ROUNDS	200
+
+struct pc_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void *objs[PC_OBJS];
+	unsigned int n;
+	bool done;
+	unsigned int round;
+	__u64 calls_at;
+	unsigned int bad;
+};
+
+/* Consumer: frees what the producer allocated, checking each is intact. */
+static void *pc_consumer(void *arg)
+{
+	struct pc_queue *q = arg;
+	unsigned int i;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->done || q->n) {
+		while (!q->n && !q->done)
+			pthread_cond_wait(&q->cond, &q->lock);
+		for (i = 0; i < q->n; i++) {
+			if (*(unsigned int *)q->objs[i] != i)
+				q->bad++;
+			ka_free(q->objs[i]);
+		}
+		q->n = 0;
+		pthread_cond_broadcast(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+static void test_producer_consumer(void)
+{
+	struct pc_queue q = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			      .cond = PTHREAD_COND_INITIALIZER };
+	struct ka_stats a = stats(), b;
+	unsigned int i, r;
+	pthread_t t;
+	__u64 c = 0;
+
+	pthread_create(&t, NULL, pc_consumer, &q);
+	for (r = 0; r < PC_ROUNDS; r++) {
+		if (r == 20)
+			c = calls();
+		pthread_mutex_lock(&q.lock);
+		while (q.n)
+			pthread_cond_wait(&q.cond, &q.lock);
+		for (i = 0; i < PC_OBJS; i++) {
+			q.objs[i] = ka_malloc(200);
+			*(unsigned int *)q.objs[i] = i;
+		}
+		q.n = PC_OBJS;
+		pthread_cond_broadcast(&q.cond);
+		pthread_mutex_unlock(&q.lock);
+	}
+	pthread_mutex_lock(&q.lock);
+	q.done = true;
+	pthread_cond_broadcast(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	pthread_join(t, NULL);
+	b = stats();
+	CHECK(!q.bad && b.mallocs - a.mallocs == PC_OBJS * PC_ROUNDS &&
+	      b.objects_in_use == a.objects_in_use,
+	      "producer/consumer: %u objects freed by another thread, intact and counted",
+	      PC_OBJS * PC_ROUNDS);
+	CHECK(calls() - c < (PC_ROUNDS - 20) * PC_OBJS / 64 / 4,
+	      "the depot carries them between the threads (%llu calls in %u rounds, not %u)",
+	      (unsigned long long)(calls() - c), PC_ROUNDS - 20,
+	      2 * (PC_ROUNDS - 20) * PC_OBJS / 32);
+}
+
+static void test_depot_trim(void)
+{
+	struct ka_client_stats k0, k1;
+	static void *objs[2000];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		objs[i] = ka_malloc(64);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		ka_free(objs[i]);
+	ka_client_stats(NULL, &k0);
+	CHECK(stats().cached_objects > 0 && ka_trim() > 0 &&
+	      !stats().cached_objects && !stats().cached_bytes,
+	      "ka_trim() empties the magazines, depots and block cache");
+	ka_client_stats(NULL, &k1);
+	CHECK(k1.objects < k0.objects,
+	      "and the kernel has the objects back (%llu -> %llu)",
+	      (unsigned long long)k0.objects, (unsigned long long)k1.objects);
+}
+
+static void test_block_cache(void)
+{
+	struct ka_stats st0, st1;
+	struct ka_client_stats k;
+	void *p, *q;
+	__u64 c;
+	size_t i;
+
+	p = ka_malloc(100000);
+	ka_free(p);
+	c = calls();
+	q = ka_malloc(100000);
+	CHECK(q == p && calls() == c,
+	      "a freed block is kept and reused without a system call");
+	memset(q, 0x33, 100000);
+	ka_free(q);
+	q = ka_calloc(1, 100000);
+	for (i = 0; i < 100000 && !((char *)q)[i]; i++)
+		;
+	CHECK(q == p && i == 100000, "calloc of a kept block zeroes it");
+	ka_free(q);
+	st0 = stats();
+	ka_free(q);
+	st1 = stats();
+	CHECK(st1.double_frees == st0.double_frees + 1,
+	      "a double free of a kept block is detected");
+	q = ka_pages_alloc(NULL, 5);
+	for (i = 0; i < (128 << 10) && !((char *)q)[i]; i++)
+		;
+	CHECK(q == p && i == 128 << 10, "ka_pages_alloc() of a kept block is zeroed");
+	ka_pages_free(q);
+	ka_trim();
+	ka_client_stats(NULL, &k);
+	CHECK(k.block_bytes == 0 && !stats().cached_bytes,
+	      "ka_trim() gives the kept blocks back (%llu bytes left)",
+	      (unsigned long long)k.block_bytes);
+}
+
+static void test_pressure(void)
+{
+	void *p[30], *q[6];
+	unsigned int i, r, got = 0;
+
+	/* Blocks that thrash: the cache learns to keep half the quota. */
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			p[i] = ka_malloc(1 << 20);
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			ka_free(p[i]);
+	}
+	CHECK(stats().cached_bytes >= (8 << 20),
+	      "the block cache grew while blocks thrashed (%llu KiB kept)",
+	      (unsigned long long)stats().cached_bytes >> 10);
+	/* Now memory the quota only has if the cache gives it back. */
+	for (i = 0; i < ARRAY_SIZE(q); i++)
+		got += !!(q[i] = ka_malloc(4 << 20));
+	CHECK(got == ARRAY_SIZE(q) && stats().cached_bytes < (8 << 20),
+	      "under the quota's pressure the cache gives its blocks back (%u of %zu allocated, %llu KiB kept)",
+	      got, ARRAY_SIZE(q),
+	      (unsigned long long)stats().cached_bytes >> 10);
+	for (i = 0; i < ARRAY_SIZE(q); i++)
+		ka_free(q[i]);
+	ka_trim();
+}
+
+static void test_fork_depot(void)
+{
+	static void *objs[1000];
+	unsigned int i, bad = 0;
+	int status;
+	pid_t pid;
+
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		objs[i] = ka_malloc(80);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		ka_free(objs[i]);
+	pid = fork();
+	if (!pid) {
+		/* The depot's objects were the parent client's: forgotten. */
+		for (i = 0; i < ARRAY_SIZE(objs); i++) {
+			objs[i] = ka_malloc(80);
+			if (!objs[i])
+				_exit(2);
+			memset(objs[i], 0x11, 80);
+		}
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			ka_free(objs[i]);
+		_exit(stats().double_frees || stats().invalid_frees ? 1 : 0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+	      "a fork child with the parent's depot full allocates its own memory");
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = ka_malloc(80);
+		memset(objs[i], i, 80);
+	}
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		bad += ((unsigned char *)objs[i])[79] != (i & 0xff);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		ka_free(objs[i]);
+	CHECK(!bad, "and the parent's depot still serves distinct objects");
+}
+
+static void test_fast_misuse(void)
+{
+	struct ka_stats st0 = stats(), st1;
+	char *p = ka_malloc(40);
+
+	ka_free(p);
+	ka_free(p);
+	ka_free(p + 16);
+	st1 = stats();
+	CHECK(st1.double_frees == st0.double_frees + 1 &&
+	      st1.invalid_frees == st0.invalid_frees + 1,
+	      "a double and an interior free are found behind the fast path");
+}
+
+int main(int argc, char **argv)
 {
 	setenv("KARENA_ABORT", "0", 1);
-	setenv("KARENA_LEAKCHECK", "1", 1);
 	setenv("KARENA_BATCH", "32", 1);
+	if (argc > 1 && !strcmp(argv[1], "leaks")) {
+		/* Tracking allocations turns the fast paths off: on its own. */
+		setenv("KARENA_LEAKCHECK", "1", 1);
+		test_leaks();
+		return failures;
+	}
 	printf("TAP version 13\n");
 	test_classes();
 	test_malloc_sizes();
@@ -598,7 +904,15 @@ int main(void)
 	test_fork();
 	test_stats();
 	test_arenas();
-	test_leaks();
+	test_fast_steady();
+	test_batches_steady();
+	test_producer_consumer();
+	test_depot_trim();
+	test_block_cache();
+	test_pressure();
+	test_fork_depot();
+	test_fast_misuse();
+	test_leaks_in_child(argv[0]);
 	printf("1..%d\n", tests);
 	printf("# host_test: %d passed, %d failed\n", tests - failures,
 	       failures);
