@@ -369,6 +369,9 @@ enum ka_slot_kind {
  * @slab_bytes: the kernel's slab_bytes.
  * @batch: objects per magazine; 0: no magazine, every call goes to the
  *	kernel (debug caches).
+ * @fill: objects the next refill from the kernel asks for: a small
+ *	first magazine, doubling with each refill up to @batch, so that a
+ *	class a program barely uses costs it little (atomic).
  * @name: the name given to the kernel.
  * @cache: the public handle of a KA_SLOT_USER slot.
  * @refills: ALLOC_BULK commands for this slot (atomic).
@@ -392,6 +395,7 @@ struct ka_slot {
 	__u32 object_offset;
 	__u32 slab_bytes;
 	__u32 batch;
+	__u32 fill;
 	char name[KA_NAME_LEN];
 	struct ka_cache *cache;
 	__u64 refills;

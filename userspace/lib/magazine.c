@@ -305,22 +305,29 @@ static void ka_count_shared(struct ka_heap *a, unsigned int slot, int n)
 }
 
 /*
- * Refill an empty magazine stack: from the depot, else from the kernel.
- * The owner is busy or holds tc->lock.  Return: objects, or -errno.
+ * Refill an empty magazine stack: from the depot, else from the kernel
+ * (s->fill objects: see struct ka_slot).  The owner is busy or holds
+ * tc->lock.  Return: objects, or -errno.
  */
 static int ka_mag_refill(struct ka_heap *a, unsigned int slot,
 			 struct ka_mag *m)
 {
-	const struct ka_slot *s = &a->slots[slot];
+	struct ka_slot *s = &a->slots[slot];
+	__u32 n;
 	int ret;
 
 	if (!ka_mag_ready(m, s))
 		return -ENOMEM;
 	if (_ka_depot_get(a, slot, m))
 		return m->count;
-	ret = _ka_bulk_alloc(a, slot, m->objs, s->batch);
+	n = __atomic_load_n(&s->fill, __ATOMIC_RELAXED);
+	if (!n || n > s->batch)
+		n = s->batch;
+	ret = _ka_bulk_alloc(a, slot, m->objs, n);
 	if (ret > 0)
 		__atomic_store_n(&m->count, ret, __ATOMIC_RELAXED);
+	if (n < s->batch)
+		__atomic_store_n(&s->fill, 2 * n, __ATOMIC_RELAXED);
 	return ret;
 }
 

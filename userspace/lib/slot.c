@@ -48,6 +48,7 @@ static int ka_slot_create_locked(struct ka_heap *a, struct ka_slot *s)
 	s->object_offset = cc.object_offset;
 	s->slab_bytes = cc.slab_bytes;
 	s->batch = ka_slot_batch(a, s);
+	s->fill = s->batch / 8 ? s->batch / 8 : 1;
 	KA_STAT_ADD(a, caches, 1);
 	__atomic_store_n(&s->id, cc.cache_id, __ATOMIC_RELEASE);
 	return 0;
