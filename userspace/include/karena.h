@@ -125,9 +125,9 @@ KA_API long ka_heap_client_id(struct ka_heap *heap);
  *
  * Sizes up to 16 KiB come from size classes (16 bytes and up, in steps
  * of a quarter of a power of two), larger ones from page blocks of
- * 2^order pages.  The largest allocation is one block of the largest
- * order (PAGE_SIZE << max_order, 4 MiB by default).  Memory is aligned
- * to 16 bytes and not initialised.
+ * 2^order pages up to the largest order (PAGE_SIZE << max_order, 4 MiB
+ * by default), and larger still from runs of such blocks, up to the
+ * client's quota.  Memory is aligned to 16 bytes and not initialised.
  *
  * Return: the memory, or NULL with errno ENOMEM (too large, quota or
  * arena exhausted) or the error of opening the device.

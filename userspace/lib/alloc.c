@@ -14,7 +14,7 @@
  *   anything else up to the largest   page block of ceil(log2(pages))
  *   block (PAGE_SIZE << max_order)    order, at least the alignment: the
  *                                     block cache (blocks.c), the kernel
- *   beyond                            ENOMEM
+ *   beyond, up to the quota           a run of chunks (run.c)
  *
  * When the kernel refuses for want of memory (the client's quota or the
  * arena exhausted), everything the heap caches is given back (_ka_trim())
@@ -111,9 +111,18 @@ void *_ka_alloc(struct ka_heap *a, size_t size, size_t align,
 		errno = -ret;
 		return NULL;
 	}
-	if (want > ka_max_block(a) || align > ka_max_block(a)) {
+	if (align > ka_max_block(a)) {
 		errno = ENOMEM;
 		return NULL;
+	}
+	if (want > ka_max_block(a)) {
+		/* A run: aligned to a chunk, zeroed, counted by run.c. */
+		p = _ka_run_alloc(a, want);
+		if (p && caller && unlikely(_ka_tracing)) {
+			_ka_track_add(a, p, size, caller);
+			_ka_trace_alloc(caller, p, size);
+		}
+		return p;
 	}
 	slot = ka_pick_slot(a, want, align);
 	if (slot) {

@@ -57,17 +57,19 @@ int _ka_dev_ioctl(int fd, unsigned long cmd, void *arg)
 }
 
 /**
- * _ka_dev_map_window() - map a client's window over a reservation.
+ * _ka_dev_map_window() - map part of a client's window at an address.
  * @fd: the client.
  * @addr: the reserved address.
- * @len: the window's bytes.
+ * @len: bytes.
+ * @off: window offset of the first byte (0 for the whole window; a
+ *	chunk's offset for a run).
  *
  * Return: 0, or -errno.
  */
-int _ka_dev_map_window(int fd, void *addr, size_t len)
+int _ka_dev_map_window(int fd, void *addr, size_t len, __u64 off)
 {
 	void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		       fd, 0);
+		       fd, off);
 
 	return p == MAP_FAILED ? -errno : 0;
 }

@@ -431,15 +431,23 @@ static int fk_ioctl(int fd, unsigned long cmd, void *arg)
 	return -ENOTTY;
 }
 
-int _ka_dev_map_window(int fd, void *addr, size_t len)
+int _ka_dev_map_window(int fd, void *addr, size_t len, __u64 off)
 {
 	struct fk_client *c = fk_get(fd);
 	void *p;
 
-	if (!c || len > FK_WINDOW)
+	if (!c || off > FK_WINDOW || len > FK_WINDOW - off)
 		return -EINVAL;
+	if (off) {
+		/* Part of the window again: an alias of its shared pages. */
+		if (!c->win)
+			return -EINVAL;
+		p = mremap(c->win + off, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   addr);
+		return p == MAP_FAILED ? -errno : 0;
+	}
 	p = mmap(addr, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	/* The device's window is VM_DONTCOPY. */

@@ -14,7 +14,8 @@
  * parent's pointers are counted and ignored, and realloc() copies them
  * out (the parent's page map is kept to know their sizes).  If the copy
  * cannot be made the range is reserved PROT_NONE: touching the parent's
- * memory then faults.
+ * memory then faults.  Runs (run.c), outside the window, are copied to
+ * memfds of their own and mapped the same way.
  */
 #include <pthread.h>
 #include <string.h>
@@ -31,6 +32,13 @@ static struct ka_dead {
 	__u32 sizes[KA_SLOTS];
 } ka_dead[KA_DEAD_WINDOWS];
 static unsigned int ka_nr_dead;
+
+/* Runs of the parent process, copied or reserved in a fork child. */
+static struct ka_dead_run {
+	char *base;
+	size_t len;
+} ka_dead_runs[KA_RUNS * 4];
+static unsigned int ka_nr_dead_runs;
 
 /* Write the pages @a owns to a memfd for the child; a->lock held. */
 static void ka_fork_copy(struct ka_heap *a)
@@ -55,7 +63,7 @@ static void ka_fork_copy(struct ka_heap *a)
 			p++;
 			continue;
 		}
-		/* A run of pages to copy. */
+		/* A stretch of pages to copy. */
 		for (start = p++; p < pm->pages; p++) {
 			e = __atomic_load_n(&pm->map[p], __ATOMIC_RELAXED);
 			if (KA_PM_KIND(e) == KA_PM_BLOCK) {
@@ -76,6 +84,28 @@ static void ka_fork_copy(struct ka_heap *a)
 	a->fork_fd = fd;
 }
 
+/* Copy each live run of @a to a memfd of its own; runs lock held. */
+static void ka_fork_copy_runs(struct ka_heap *a)
+{
+	size_t chunk = (size_t)a->info.page_size << a->info.max_order, len;
+	struct ka_run *r;
+	unsigned int i;
+
+	for (i = 0; i < KA_RUNS; i++) {
+		r = &a->runs.run[i];
+		r->fork_fd = -1;
+		if (!r->base || !r->live || a->state != KA_HEAP_OPEN)
+			continue;
+		len = (size_t)r->nr * chunk;
+		r->fork_fd = _ka_prim_memfd(len);
+		if (r->fork_fd >= 0 &&
+		    _ka_prim_pwrite(r->fork_fd, r->base, len, 0) != (long)len) {
+			_ka_prim_close(r->fork_fd);
+			r->fork_fd = -1;
+		}
+	}
+}
+
 static void ka_atfork_prepare(void)
 {
 	struct ka_heap *a;
@@ -84,20 +114,55 @@ static void ka_atfork_prepare(void)
 	for (a = _ka_heaps; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
 		ka_fork_copy(a);
+		pthread_mutex_lock(&a->runs.lock);
+		ka_fork_copy_runs(a);
 	}
 }
 
 static void ka_atfork_parent(void)
 {
 	struct ka_heap *a;
+	unsigned int i;
 
 	for (a = _ka_heaps; a; a = a->next) {
+		for (i = 0; i < KA_RUNS; i++) {
+			if (a->runs.run[i].fork_fd >= 0)
+				_ka_prim_close(a->runs.run[i].fork_fd);
+			a->runs.run[i].fork_fd = -1;
+		}
+		pthread_mutex_unlock(&a->runs.lock);
 		if (a->fork_fd >= 0)
 			_ka_prim_close(a->fork_fd);
 		a->fork_fd = -1;
 		pthread_mutex_unlock(&a->lock);
 	}
 	pthread_mutex_unlock(&_ka_global_lock);
+}
+
+/* The child's copies of the parent's runs, as fork_copy's windows. */
+static void ka_runs_forget(struct ka_heap *a)
+{
+	size_t chunk = (size_t)a->info.page_size << a->info.max_order, len;
+	struct ka_run *r;
+	unsigned int i;
+
+	for (i = 0; i < KA_RUNS; i++) {
+		r = &a->runs.run[i];
+		if (!r->base || !r->live)
+			continue;
+		len = (size_t)r->nr * chunk;
+		if ((r->fork_fd < 0 ||
+		     _ka_prim_map_copy(r->fork_fd, r->base, len)) &&
+		    !_ka_prim_reserve(r->base, len, true))
+			len = 0;	/* someone else's now */
+		if (r->fork_fd >= 0)
+			_ka_prim_close(r->fork_fd);
+		if (len && ka_nr_dead_runs < ARRAY_SIZE(ka_dead_runs)) {
+			ka_dead_runs[ka_nr_dead_runs].base = r->base;
+			ka_dead_runs[ka_nr_dead_runs++].len = len;
+		}
+	}
+	_ka_runs_forget(a);
 }
 
 /* The child forgets the parent's client; see the head comment. */
@@ -149,8 +214,10 @@ static void ka_atfork_child(void)
 
 	_ka_meta_atfork_child();
 	_ka_mag_atfork_child();
-	for (a = _ka_heaps; a; a = a->next)
+	for (a = _ka_heaps; a; a = a->next) {
+		ka_runs_forget(a);
 		ka_heap_forget(a);
+	}
 	pthread_mutex_init(&_ka_global_lock, NULL);
 	_ka_trace_atfork_child();
 }
@@ -169,6 +236,11 @@ bool _ka_in_parent(const void *ptr)
 	for (i = 0; i < ka_nr_dead; i++)
 		if ((const char *)ptr >= ka_dead[i].base &&
 		    (const char *)ptr < ka_dead[i].base + ka_dead[i].len)
+			return true;
+	for (i = 0; i < ka_nr_dead_runs; i++)
+		if ((const char *)ptr >= ka_dead_runs[i].base &&
+		    (const char *)ptr < ka_dead_runs[i].base +
+		    ka_dead_runs[i].len)
 			return true;
 	return false;
 }
@@ -201,6 +273,9 @@ size_t _ka_parent_usable(const void *ptr)
 			return (size_t)d->page_size << KA_PM_ORDER(e);
 		return 0;
 	}
+	for (i = 0; i < ka_nr_dead_runs; i++)
+		if ((const char *)ptr == ka_dead_runs[i].base)
+			return ka_dead_runs[i].len;
 	return 0;
 }
 

@@ -38,7 +38,20 @@ enum ka_owner _ka_lookup(void *ptr, const char *func, unsigned int flags,
 	const struct ka_slot *s;
 	bool parent;
 
+	w->run = NULL;
 	w->h = _ka_heap_of(ptr, &parent);
+	if (!w->h && !parent && ptr) {
+		w->h = _ka_run_of(ptr, &w->run);
+		if (w->h) {
+			if (want_slot >= 0) {
+				_ka_misuse(w->h, KA_MISUSE_INVALID, func, ptr,
+					   "a large allocation, not an object");
+				return KA_OWNER_BAD;
+			}
+			w->usable = _ka_run_check(w->h, w->run, ptr, func);
+			return w->usable ? KA_OWNER_KARENA : KA_OWNER_BAD;
+		}
+	}
 	if (!w->h) {
 		if (parent) {
 			_ka_misuse(NULL, KA_MISUSE_PARENT, func, ptr, NULL);
@@ -135,6 +148,8 @@ enum ka_owner _ka_release(void *ptr, const char *func, struct ka_where *w)
 	const struct ka_slot *s;
 	__u32 old;
 
+	if (w->run)
+		return _ka_run_free(a, w->run, ptr, func);
 	if (KA_PM_KIND(w->entry) == KA_PM_BLOCK) {
 		/* Not live before the kernel can hand the block out again. */
 		old = w->entry;

@@ -196,6 +196,7 @@ void ka_close(struct ka_heap *heap)
 	if (a->tls >= 0)
 		ka_tls_owner[a->tls] = NULL;
 	a->tls = -1;
+	_ka_runs_close(a);
 	_ka_window_close(a);
 	for (i = 1; i < KA_SLOTS; i++)
 		if (a->slots[i].kind == KA_SLOT_USER && a->slots[i].cache)

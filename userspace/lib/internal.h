@@ -124,6 +124,7 @@ static inline bool _ka_is_pow2(size_t x)
 
 void _ka_prim_close(int fd);
 void *_ka_prim_reserve(void *hint, size_t len, bool fixed);
+void _ka_prim_reserve_over(void *addr, size_t len);
 void *_ka_prim_anon(size_t len);
 void _ka_prim_unmap(void *addr, size_t len);
 void _ka_prim_write(int fd, const char *buf, size_t len);
@@ -145,7 +146,7 @@ __u64 _ka_prim_now_ms(void);
 int _ka_dev_open(const char *path);
 void _ka_dev_close(int fd);
 int _ka_dev_ioctl(int fd, unsigned long cmd, void *arg);
-int _ka_dev_map_window(int fd, void *addr, size_t len);
+int _ka_dev_map_window(int fd, void *addr, size_t len, __u64 off);
 
 /* === Options from the environment (env.c) === */
 
@@ -446,6 +447,37 @@ struct ka_blocks {
 	__u64 released;
 };
 
+/* Runs, live or freed, a heap knows at once. */
+#define KA_RUNS		32
+
+/**
+ * struct ka_run - an allocation larger than the largest block (run.c).
+ * @base: its address range, NULL for an unused entry.
+ * @room: chunks the range holds.
+ * @nr: chunks mapped.
+ * @live: the program's; false once freed (the range is kept).
+ * @offs: the window offset of each mapped chunk (@room of them).
+ * @fork_fd: during a fork, the copy of the run for the child, or -1.
+ */
+struct ka_run {
+	char *base;
+	__u32 room;
+	__u32 nr;
+	bool live;
+	__u64 *offs;
+	int fork_fd;
+};
+
+/**
+ * struct ka_runs - a heap's runs.
+ * @lock: guards the table and every run in it.
+ * @run: the table.
+ */
+struct ka_runs {
+	pthread_mutex_t lock;
+	struct ka_run run[KA_RUNS];
+};
+
 /* ka_heap.state */
 enum ka_heap_state {
 	KA_HEAP_NEW,		/* nothing opened yet */
@@ -474,6 +506,7 @@ enum ka_heap_state {
  *	so a class without a slot fails the fast paths' test for free).
  * @tcaches: the threads' tcaches of this gen (list under @lock).
  * @blocks: the block cache.
+ * @runs: the allocations larger than a block.
  * @fork_fd: during a fork, the copy of the heap for the child, or -1.
  * @next: the list of heaps (_ka_global_lock).
  * @stats: the library's counters (atomic): all of them for slow paths
@@ -500,6 +533,7 @@ struct ka_heap {
 	struct ka_slot slots[KA_SLOTS];
 	struct ka_tcache *tcaches;
 	struct ka_blocks blocks;
+	struct ka_runs runs;
 	int fork_fd;
 	struct ka_heap *next;
 	struct ka_stats stats;
@@ -720,6 +754,27 @@ size_t _ka_blocks_drain(struct ka_heap *heap);
 void _ka_blocks_forget(struct ka_blocks *b);
 __u64 _ka_blocks_bytes(struct ka_heap *heap);
 
+/* What _ka_free() found. */
+enum ka_owner {
+	KA_OWNER_KARENA,	/* freed */
+	KA_OWNER_NONE,		/* NULL */
+	KA_OWNER_FOREIGN,	/* not in any window: someone else's */
+	KA_OWNER_PARENT,	/* a window of the parent, before fork */
+	KA_OWNER_BAD,		/* misuse, reported */
+};
+
+/* === Runs (run.c) === */
+
+void *_ka_run_alloc(struct ka_heap *heap, size_t size);
+struct ka_heap *_ka_run_of(const void *ptr, struct ka_run **run);
+size_t _ka_run_check(struct ka_heap *heap, struct ka_run *run,
+		     const void *ptr, const char *func);
+enum ka_owner _ka_run_free(struct ka_heap *heap, struct ka_run *run,
+			   void *ptr, const char *func);
+bool _ka_run_resize(struct ka_heap *heap, struct ka_run *run, size_t size);
+void _ka_runs_forget(struct ka_heap *heap);
+void _ka_runs_close(struct ka_heap *heap);
+
 /* === Allocation (alloc.c), free (free.c), realloc (realloc.c) === */
 
 /* Flags of _ka_alloc(). */
@@ -731,14 +786,6 @@ void *_ka_alloc(struct ka_heap *heap, size_t size, size_t align,
 void *_ka_alloc_slot(struct ka_heap *heap, unsigned int slot);
 size_t _ka_trim(struct ka_heap *heap);
 
-/* What _ka_free() found. */
-enum ka_owner {
-	KA_OWNER_KARENA,	/* freed */
-	KA_OWNER_NONE,		/* NULL */
-	KA_OWNER_FOREIGN,	/* not in any window: someone else's */
-	KA_OWNER_PARENT,	/* a window of the parent, before fork */
-	KA_OWNER_BAD,		/* misuse, reported */
-};
 
 /**
  * struct ka_where - what a pointer of a heap is.
@@ -747,6 +794,7 @@ enum ka_owner {
  * @entry: its page's map entry.
  * @slot: for objects, the slot.
  * @usable: usable bytes.
+ * @run: for a run (outside the window), the run; else NULL.
  */
 struct ka_where {
 	struct ka_heap *h;
@@ -754,6 +802,7 @@ struct ka_where {
 	__u32 entry;
 	unsigned int slot;
 	size_t usable;
+	struct ka_run *run;
 };
 
 enum ka_owner _ka_lookup(void *ptr, const char *func, unsigned int flags,

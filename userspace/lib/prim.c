@@ -59,6 +59,18 @@ void *_ka_prim_reserve(void *hint, size_t len, bool fixed)
 }
 
 /**
+ * _ka_prim_reserve_over() - make part of the library's own range a
+ * reservation again (inaccessible, no memory), whatever was mapped there.
+ * @addr: start, in a range the library reserved.
+ * @len: bytes.
+ */
+void _ka_prim_reserve_over(void *addr, size_t len)
+{
+	mmap(addr, len, PROT_NONE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
+/**
  * _ka_prim_anon() - zeroed memory for the library's own bookkeeping.
  * @len: bytes (rounded up to pages).
  *

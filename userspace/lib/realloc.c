@@ -3,22 +3,25 @@
  * libkarena: realloc.
  *
  * A size that still fits where the memory is (the same size class, an
- * object cache's object, the same block order) keeps it in place;
- * anything else moves once: a new allocation in the same heap, a copy,
- * and the free of the old one, which keeps blocks in the block cache for
- * the next growth.
+ * object cache's object, the same block order, a run with room in its
+ * range: run.c) keeps it in place; anything else moves once: a new
+ * allocation in the same heap, a copy, and the free of the old one,
+ * which keeps blocks in the block cache for the next growth.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Whether @size can stay where @w is. */
+/* Whether @size can stay where @w is (a run is resized here). */
 static bool ka_fits_in_place(const struct ka_where *w, size_t size)
 {
-	const struct ka_heap *a = w->h;
+	struct ka_heap *a = w->h;
 	const struct ka_slot *s;
 
+	if (w->run)	/* grown or shrunk a chunk at a time, if it has room */
+		return size > ((size_t)a->info.page_size << a->info.max_order) &&
+		       _ka_run_resize(a, w->run, size);
 	if (KA_PM_KIND(w->entry) == KA_PM_BLOCK)
 		return size > KA_MAX_CLASS &&
 		       _ka_order_for(size, a->page_shift) ==

@@ -33,7 +33,7 @@ static int ka_map_window(struct ka_heap *a)
 		_ka_prim_unmap(res, base - res);
 	if (res + align > base)
 		_ka_prim_unmap(base + len, res + align - base);
-	ret = _ka_dev_map_window(a->fd, base, len);
+	ret = _ka_dev_map_window(a->fd, base, len, 0);
 	if (ret) {
 		_ka_prim_unmap(base, len);
 		return ret;

@@ -84,8 +84,8 @@ static void test_malloc_sizes(void)
 	CHECK(!bad, "malloc of every kind of size, stamped and freed (%u bad)",
 	      bad);
 	errno = 0;
-	CHECK(!ka_malloc((4 << 20) + 1) && errno == ENOMEM,
-	      "beyond the largest block: NULL, ENOMEM");
+	CHECK(!ka_malloc((32 << 20) + 1) && errno == ENOMEM,
+	      "beyond the quota: NULL, ENOMEM");
 	errno = 0;
 	CHECK(!ka_malloc(SIZE_MAX) && errno == ENOMEM, "SIZE_MAX: ENOMEM");
 	errno = 0;
@@ -864,6 +864,83 @@ static void test_fork_depot(void)
 	CHECK(!bad, "and the parent's depot still serves distinct objects");
 }
 
+static void test_runs(void)
+{
+	struct ka_client_stats k0, k1;
+	struct ka_stats st0, st1;
+	size_t chunk = 4 << 20, i, bad = 0;
+	unsigned char *p, *q;
+	int status;
+	pid_t pid;
+
+	ka_trim();
+	ka_client_stats(NULL, &k0);
+	st0 = stats();
+	p = ka_malloc(3 * chunk + 1);
+	CHECK(p && !((uintptr_t)p % chunk) &&
+	      ka_malloc_usable_size(p) == 4 * chunk,
+	      "an allocation over the largest block is a run of 4 chunks, aligned to one");
+	for (i = 0; i < 4 * chunk; i += 4096)
+		bad += p[i] != 0;
+	memset(p, 0xa5, 4 * chunk);
+	ka_client_stats(NULL, &k1);
+	st1 = stats();
+	CHECK(!bad && k1.block_bytes == k0.block_bytes + 4 * chunk &&
+	      st1.spills == st0.spills &&
+	      st1.block_bytes == st0.block_bytes + 4 * chunk,
+	      "zeroed, all of it writable, charged and counted as blocks");
+	q = ka_realloc(p, 5 * chunk);
+	for (i = bad = 0; i < 4 * chunk; i += 4096)
+		bad += q[i] != 0xa5;
+	for (; i < 5 * chunk; i += 4096)
+		bad += q[i] != 0;
+	CHECK(q == p && !bad && ka_malloc_usable_size(p) == 5 * chunk,
+	      "realloc grows a run in place, keeping its contents");
+	q = ka_realloc(p, chunk + 1);
+	ka_client_stats(NULL, &k1);
+	CHECK(q == p && p[chunk] == 0xa5 &&
+	      k1.block_bytes == k0.block_bytes + 2 * chunk,
+	      "and shrinks it in place, giving chunks back");
+	st0 = stats();
+	ka_free(p + 4096);
+	st1 = stats();
+	CHECK(st1.invalid_frees == st0.invalid_frees + 1,
+	      "a free inside a run is refused");
+
+	pid = fork();
+	if (!pid) {
+		/* The parent's run, as a copy; freeing it is ignored. */
+		if (p[0] != 0xa5 || p[chunk] != 0xa5)
+			_exit(1);
+		ka_free(p);
+		_exit(stats().parent_frees == 1 ? 0 : 2);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+	      "a fork child sees a copy of the parent's run");
+
+	ka_free(p);
+	ka_client_stats(NULL, &k1);
+	CHECK(k1.block_bytes == k0.block_bytes, "a freed run's chunks go back");
+	st0 = stats();
+	ka_free(p);
+	st1 = stats();
+	CHECK(st1.double_frees == st0.double_frees + 1,
+	      "a double free of a run is found");
+	q = ka_malloc(2 * chunk);
+	CHECK(q == p, "the next run that fits reuses the freed range");
+	ka_free(q);
+
+	p = ka_malloc(1 << 20);
+	memset(p, 0x3c, 1 << 20);
+	q = ka_realloc(p, 3 * chunk);
+	for (i = bad = 0; i < (1 << 20); i += 512)
+		bad += q[i] != 0x3c;
+	CHECK(q && q != p && !bad, "realloc of a block beyond a chunk moves it to a run");
+	ka_free(q);
+	ka_trim();
+}
+
 static void test_fast_misuse(void)
 {
 	struct ka_stats st0 = stats(), st1;
@@ -912,6 +989,7 @@ int main(int argc, char **argv)
 	test_pressure();
 	test_fork_depot();
 	test_fast_misuse();
+	test_runs();
 	test_leaks_in_child(argv[0]);
 	printf("1..%d\n", tests);
 	printf("# host_test: %d passed, %d failed\n", tests - failures,
