@@ -10,7 +10,8 @@
  * of room and a later allocation of that order missed is thrashing, and
  * the bound doubles (up to half the client's quota); the blocks an order
  * kept all through a period (its low-water mark) were not needed, and
- * half of them go back at the next operation; ka_trim(), malloc_trim()
+ * half of them go back at the next operation, and a period that neither
+ * thrashed nor filled half the bound shrinks it; ka_trim(), malloc_trim()
  * and a failing allocation give all of them back.
  *
  * A kept block stays the client's, mapped in the window, and in the page
@@ -92,12 +93,14 @@ static void ka_blocks_tick(struct ka_heap *h)
 			ka_blocks_release(h, o, b->list[o].low / 2);
 		b->list[o].low = b->list[o].count;
 	}
-	if (!b->spilled && b->bound > KA_BLOCKS_MIN_BYTES) {
+	if (!b->spilled && 2 * b->high < b->bound &&
+	    b->bound > KA_BLOCKS_MIN_BYTES) {
 		b->bound -= b->bound / 4;
 		if (b->bound < KA_BLOCKS_MIN_BYTES)
 			b->bound = KA_BLOCKS_MIN_BYTES;
 	}
 	b->since = now;
+	b->high = b->bytes;
 	b->spilled = false;
 }
 
@@ -153,6 +156,8 @@ static bool ka_blocks_keep(struct ka_heap *h, unsigned int order, __u64 off)
 	}
 	l->offs[l->count++] = off;
 	b->bytes += bytes;
+	if (b->high < b->bytes)
+		b->high = b->bytes;
 	return true;
 }
 
@@ -306,6 +311,7 @@ void _ka_blocks_forget(struct ka_blocks *b)
 		b->list[o].low = 0;
 	}
 	b->bytes = 0;
+	b->high = 0;
 	b->bound = 0;
 	b->spilled = false;
 	b->hits = 0;

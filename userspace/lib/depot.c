@@ -28,8 +28,9 @@
  *   KA_DEPOT_MAX_BYTES of objects.
  * - decay: at the first depot operation after a period (KA_DECAY_MS),
  *   the objects the depot held all through it (its low-water mark) were
- *   not needed; half of them go back to the kernel, and a period without
- *   thrashing shrinks the bound by a quarter, down to KA_DEPOT_MIN.
+ *   not needed; half of them go back to the kernel, and a period that
+ *   neither thrashed nor filled half the bound shrinks it by a quarter,
+ *   down to KA_DEPOT_MIN (so a steady working set keeps its bound).
  * - ka_trim(), malloc_trim() and a failing allocation (quota or arena
  *   exhausted) give everything back (_ka_depot_drain()).
  *
@@ -120,13 +121,14 @@ static void ka_depot_tick(struct ka_heap *h, unsigned int slot,
 	excess = d->low / 2;
 	if (excess)
 		ka_depot_release(h, slot, d, excess);
-	if (!d->spilled && d->bound > min) {
+	if (!d->spilled && 2 * d->high < d->bound && d->bound > min) {
 		d->bound -= d->bound / 4;
 		if (d->bound < min)
 			d->bound = min;
 	}
 	d->since = now;
 	d->low = d->count;
+	d->high = d->count;
 	d->spilled = false;
 }
 
@@ -199,6 +201,8 @@ bool _ka_depot_put(struct ka_heap *h, unsigned int slot, struct ka_mag *m)
 	}
 	memcpy(d->objs + d->count, m->objs, n * sizeof(void *));
 	__atomic_store_n(&d->count, d->count + n, __ATOMIC_RELAXED);
+	if (d->high < d->count)
+		d->high = d->count;
 	d->puts++;
 	pthread_mutex_unlock(&d->lock);
 	memmove(m->objs, m->objs + n, (m->count - n) * sizeof(void *));
@@ -257,6 +261,7 @@ void _ka_depot_forget(struct ka_depot *d)
 	d->count = 0;
 	d->bound = 0;
 	d->low = 0;
+	d->high = 0;
 	d->spilled = false;
 	d->gets = 0;
 	d->puts = 0;

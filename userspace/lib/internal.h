@@ -322,6 +322,8 @@ static inline unsigned int _ka_class_of(size_t size)
  * @room: size of @objs.
  * @low: fewest objects held since @since: what a whole period did not
  *	need, given back at the next (decay).
+ * @high: most objects held since @since: a bound twice as large was not
+ *	needed either, and shrinks.
  * @since: when the period began (_ka_prim_now_ms()).
  * @spilled: a magazine went to the kernel for want of room this period.
  * @gets: magazines taken by threads.
@@ -339,6 +341,7 @@ struct ka_depot {
 	__u32 bound;
 	__u32 room;
 	__u32 low;
+	__u32 high;
 	__u64 since;
 	bool spilled;
 	__u64 gets;
@@ -424,6 +427,7 @@ struct ka_block_list {
  * @lock: guards the fields below.
  * @list: per order, the blocks kept.
  * @bytes: bytes of all of them.
+ * @high: most bytes kept since the period began.
  * @bound: most bytes kept; grows while blocks thrash, shrinks with decay.
  * @since: when the period began (_ka_prim_now_ms()).
  * @spilled: a block went to the kernel for want of room this period.
@@ -439,6 +443,7 @@ struct ka_blocks {
 	pthread_mutex_t lock;
 	struct ka_block_list list[KA_ORDERS];
 	__u64 bytes;
+	__u64 high;
 	__u64 bound;
 	__u64 since;
 	bool spilled;
