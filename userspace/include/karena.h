@@ -260,7 +260,7 @@ KA_API void *ka_heap_malloc(struct ka_heap *heap, size_t size);
  * Return: as ka_calloc().
  */
 KA_API void *ka_heap_calloc(struct ka_heap *heap, size_t nmemb,
-			     size_t size);
+			    size_t size);
 
 /**
  * ka_heap_aligned_alloc() - ka_aligned_alloc() on @heap.
@@ -271,7 +271,7 @@ KA_API void *ka_heap_calloc(struct ka_heap *heap, size_t nmemb,
  * Return: as ka_aligned_alloc().
  */
 KA_API void *ka_heap_aligned_alloc(struct ka_heap *heap, size_t alignment,
-				    size_t size);
+				   size_t size);
 
 /**
  * ka_heap_trim() - give every cached free object and block back to the

@@ -318,7 +318,7 @@ void *ka_heap_calloc(struct ka_heap *heap, size_t nmemb, size_t size)
 }
 
 void *ka_heap_aligned_alloc(struct ka_heap *heap, size_t alignment,
-			     size_t size)
+			    size_t size)
 {
 	if (_ka_memalign_check(alignment, false)) {
 		errno = EINVAL;

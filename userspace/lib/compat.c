@@ -9,60 +9,48 @@
 
 #define KA_COMPAT	__attribute__((visibility("default")))
 
-KA_COMPAT struct ka_heap *ka_default_arena(void);
-KA_COMPAT long ka_arena_client_id(struct ka_heap *heap);
-KA_COMPAT void *ka_arena_malloc(struct ka_heap *heap, size_t size);
-KA_COMPAT void *ka_arena_calloc(struct ka_heap *heap, size_t nmemb,
-				size_t size);
-KA_COMPAT void *ka_arena_aligned_alloc(struct ka_heap *heap,
-				       size_t alignment, size_t size);
-KA_COMPAT size_t ka_arena_trim(struct ka_heap *heap);
-KA_COMPAT int ka_arena_stats(struct ka_heap *heap, struct ka_stats *st);
-KA_COMPAT struct mallinfo2 ka_arena_mallinfo(struct ka_heap *heap);
-KA_COMPAT int ka_arena_info(struct ka_heap *heap, FILE *fp);
-
-struct ka_heap *ka_default_arena(void)
+KA_COMPAT struct ka_heap *ka_default_arena(void)
 {
 	return ka_default_heap();
 }
 
-long ka_arena_client_id(struct ka_heap *heap)
+KA_COMPAT long ka_arena_client_id(struct ka_heap *heap)
 {
 	return ka_heap_client_id(heap);
 }
 
-void *ka_arena_malloc(struct ka_heap *heap, size_t size)
+KA_COMPAT void *ka_arena_malloc(struct ka_heap *heap, size_t size)
 {
 	return ka_heap_malloc(heap, size);
 }
 
-void *ka_arena_calloc(struct ka_heap *heap, size_t nmemb, size_t size)
+KA_COMPAT void *ka_arena_calloc(struct ka_heap *heap, size_t nmemb, size_t size)
 {
 	return ka_heap_calloc(heap, nmemb, size);
 }
 
-void *ka_arena_aligned_alloc(struct ka_heap *heap, size_t alignment,
-			     size_t size)
+KA_COMPAT void *ka_arena_aligned_alloc(struct ka_heap *heap,
+				       size_t alignment, size_t size)
 {
 	return ka_heap_aligned_alloc(heap, alignment, size);
 }
 
-size_t ka_arena_trim(struct ka_heap *heap)
+KA_COMPAT size_t ka_arena_trim(struct ka_heap *heap)
 {
 	return ka_heap_trim(heap);
 }
 
-int ka_arena_stats(struct ka_heap *heap, struct ka_stats *st)
+KA_COMPAT int ka_arena_stats(struct ka_heap *heap, struct ka_stats *st)
 {
 	return ka_heap_stats(heap, st);
 }
 
-struct mallinfo2 ka_arena_mallinfo(struct ka_heap *heap)
+KA_COMPAT struct mallinfo2 ka_arena_mallinfo(struct ka_heap *heap)
 {
 	return ka_heap_mallinfo(heap);
 }
 
-int ka_arena_info(struct ka_heap *heap, FILE *fp)
+KA_COMPAT int ka_arena_info(struct ka_heap *heap, FILE *fp)
 {
 	return ka_heap_info(heap, fp);
 }

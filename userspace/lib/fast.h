@@ -32,12 +32,9 @@
 
 #include "internal.h"
 
-#ifndef __always_inline
-#define __always_inline	inline __attribute__((always_inline))
-#endif
-
-void *_ka_malloc_slow(size_t size, unsigned int flags, const void *caller)
-	__attribute__((noinline));
+/* glibc's <sys/cdefs.h> spelling of the kernel's noinline. */
+__attribute_noinline__ void *_ka_malloc_slow(size_t size, unsigned int flags,
+					     const void *caller);
 
 /* A slab object of the default heap's fast path, or NULL. */
 static __always_inline void *_ka_fast_pop(struct ka_tcache *tc, size_t size)

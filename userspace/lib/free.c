@@ -238,8 +238,8 @@ size_t _ka_usable(void *ptr, const char *func, unsigned int flags,
 #define KA_CALLER	__builtin_return_address(0)
 
 /* The slow path of ka_free(): the first call, a refill, misuse. */
-static __attribute__((noinline)) void ka_free_slow(void *ptr,
-						   const void *caller)
+static __attribute_noinline__ void
+ka_free_slow(void *ptr, const void *caller)
 {
 	_ka_init();
 	_ka_free(ptr, "ka_free", caller, 0, -1);

@@ -791,7 +791,6 @@ void *_ka_alloc(struct ka_heap *heap, size_t size, size_t align,
 void *_ka_alloc_slot(struct ka_heap *heap, unsigned int slot);
 size_t _ka_trim(struct ka_heap *heap);
 
-
 /**
  * struct ka_where - what a pointer of a heap is.
  * @h: the heap.

@@ -109,7 +109,8 @@ static bool ka_spill(void)
 	if (!__atomic_fetch_add(&_ka_default.stats.spills, 1,
 				__ATOMIC_RELAXED) && !_ka_opt.quiet &&
 	    !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		_ka_say("a request karena cannot serve (%s) and later ones go to the system allocator; KARENA_SPILL=0 refuses them",
+		_ka_say("%s: spilling to the system allocator from now on",
+			err == ENOMEM ? "the client's quota or the arena is full" :
 			strerrordesc_np(err));
 	errno = err;
 	return true;

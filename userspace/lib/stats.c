@@ -224,8 +224,9 @@ void ka_malloc_stats(void)
 		(unsigned long long)st.redzone_errors);
 	fprintf(stderr, "%llu parent frees\n",
 		(unsigned long long)st.parent_frees);
-	fprintf(stderr, "kept: %llu free objects in magazines and depots, %llu bytes with kept page blocks\n",
-		(unsigned long long)st.cached_objects,
+	fprintf(stderr, "kept: %llu free objects in magazines and depots, ",
+		(unsigned long long)st.cached_objects);
+	fprintf(stderr, "%llu bytes with kept page blocks\n",
 		(unsigned long long)st.cached_bytes);
 	fprintf(stderr, "spills: %llu requests handed to the system allocator\n",
 		(unsigned long long)st.spills);

@@ -615,7 +615,7 @@ static void test_fast_steady(void)
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++)
 		ka_free(ka_malloc(sizes[i]));	/* warm-up */
-	CHECK(_ka_tls.fast != NULL,
+	CHECK(_ka_tls.fast,
 	      "after the first calls the thread takes the fast path");
 	a = stats();
 	c = calls();
