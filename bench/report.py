@@ -295,30 +295,31 @@ def print_peers(rows, names):
         return
     short = {"mimalloc": "mi", "jemalloc": "je", "tcmalloc": "tc"}
     ab = [short.get(p, p[:2]) for p in names]
+    width = max(len(r["name"]) for r in urows)
     for kind, key, idx in (("medians", "ours", 0),
                            ("minimums", "ours_min", 1)):
         ref_key = "ref" if idx == 0 else "ref_min"
         print(f"\nuserspace with the peers, {kind} (ns per op; ratios "
               f"to glibc; karena / peer"
-              + ("; karena's system calls per 1000 ops)" if not idx
-                 else ")"))
-        print(f"{'workload':<16} {'karena':>8} {'glibc':>8}"
+              + ("; karena's system calls per 1000 ops, all kept rounds "
+                 "and the worst one)" if not idx else ")"))
+        print(f"{'workload':<{width}} {'karena':>8} {'glibc':>8}"
               + "".join(f" {p:>8}" for p in names) + "  | "
-              + " ".join(f"{a + '/gl':>5}" for a in ["ka"] + ab) + " | "
-              + " ".join(f"{'ka/' + a:>5}" for a in ab)
-              + (f" | {'calls':>6} {'max':>6}" if not idx else ""))
+              + " ".join(f"{a + '/gl':>6}" for a in ["ka"] + ab) + " | "
+              + " ".join(f"{'ka/' + a:>6}" for a in ab)
+              + (f" | {'calls':>7} {'max':>7}" if not idx else ""))
         for r in urows:
             ours, ref = r[key], r[ref_key]
             pv = [r["peers"].get(p, (None, None))[idx] for p in names]
-            line = (f"{r['name']:<16} {ours:>8.1f} {ref:>8.1f}"
+            line = (f"{r['name']:<{width}} {ours:>8.1f} {ref:>8.1f}"
                     + "".join(f" {fmt(v, '.1f'):>8}" for v in pv) + "  | "
-                    + " ".join(f"{fmt(div(v, ref), '.2f'):>5}"
+                    + " ".join(f"{fmt(div(v, ref), '.2f'):>6}"
                                for v in [ours] + pv) + " | "
-                    + " ".join(f"{fmt(div(ours, v), '.2f'):>5}"
+                    + " ".join(f"{fmt(div(ours, v), '.2f'):>6}"
                                for v in pv))
             if not idx:
-                line += (f" | {fmt(r['calls_1k'], '.2f'):>6}"
-                         f" {fmt(r['calls_1k_max'], '.2f'):>6}")
+                line += (f" | {fmt(r['calls_1k'], '.2f'):>7}"
+                         f" {fmt(r['calls_1k_max'], '.2f'):>7}")
             print(line)
 
 
@@ -415,8 +416,9 @@ def main():
     print_peers(rows, names)
     if peaks:
         print(f"\n{'peak memory (MiB)':<20} {'ours':>8} {'ref':>8} "
-              f"{'ratio':>6}   {'ours +':>8} {'ref +':>8}  (+: growth)"
-              + "".join(f" {p[:8] + ' +':>10}" for p in names))
+              f"{'ratio':>6}   {'ours +':>8} {'ref +':>8} "
+              + "".join(f" {p[:8] + ' +':>10}" for p in names)
+              + "  (+: growth)")
         for n, p in peaks.items():
             ratio = f"{p[0] / p[1]:.2f}" if p[1] else "-"
             pp = peer_peaks.get(n, {})
