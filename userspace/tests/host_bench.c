@@ -215,10 +215,10 @@ static void hb_table(const struct hb_side *sides, unsigned int nr,
 	printf("  |");
 	for (s = 0; s < nr; s++)
 		if (s != 1)
-			printf(" %5.2s/gl", sides[s].name);
+			printf(" %3.2s/gl", sides[s].name);
 	printf(" |");
 	for (s = 2; s < nr; s++)
-		printf(" ka/%.2s", sides[s].name);
+		printf("  ka/%.2s", sides[s].name);
 	printf("%s\n", min ? "" : " |  calls");
 	for (w = 0; w < HB_WORKLOADS; w++) {
 		printf("%-12s", hb_workloads[w].name);
@@ -229,10 +229,10 @@ static void hb_table(const struct hb_side *sides, unsigned int nr,
 		printf("  |");
 		for (s = 0; s < nr; s++)
 			if (s != 1)
-				printf(" %8.2f", v[s] / v[1]);
+				printf(" %6.2f", v[s] / v[1]);
 		printf(" |");
 		for (s = 2; s < nr; s++)
-			printf(" %5.2f", v[0] / v[s]);
+			printf(" %6.2f", v[0] / v[s]);
 		if (!min)
 			printf(" | %6.2f", hb_calls[w][1] ?
 			       1000 * hb_calls[w][0] / hb_calls[w][1] : 0);
