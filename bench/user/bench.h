@@ -48,7 +48,7 @@ extern struct ub_malloc_fns ub_cur;
 /* Operations of the last run (each workload sets it). */
 extern size_t ub_ops;
 
-/* libkarena's system calls of the last run outside the default arena. */
+/* libkarena's system calls of the last run outside the default heap. */
 extern __u64 ub_extra_calls;
 
 /* One workload: a name and the function that runs one side once. */

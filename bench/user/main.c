@@ -15,7 +15,7 @@
  * the rounds each side runs in each place and before and after each
  * other side.  Round 0 is the warm-up
  * (bench/report.py drops it).  libkarena's run is bracketed by two
- * ka_arena_stats() reads, whose difference in system calls is printed
+ * ka_heap_stats() reads, whose difference in system calls is printed
  * with the run's operations.
  *
  * Peak memory: one child process per workload and side runs the workload
@@ -228,7 +228,7 @@ static __u64 ub_calls(void)
 {
 	struct ka_stats st;
 
-	if (ka_arena_stats(NULL, &st))
+	if (ka_heap_stats(NULL, &st))
 		return 0;
 	return st.refills + st.flushes + st.block_calls;
 }

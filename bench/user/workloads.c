@@ -292,13 +292,13 @@ static double ub_prodcons(const struct ub_workload *w, enum ub_side side)
 
 /* === 64 MiB mapped and touched === */
 
-/* A fresh arena: open, window, 16 blocks of 4 MiB, every page touched. */
+/* A fresh heap: open, window, 16 blocks of 4 MiB, every page touched. */
 static double ub_touch_ours(void)
 {
 	size_t nr = UB_TOUCH_BYTES >> (12 + UB_TOUCH_ORDER), k, off;
 	size_t block = 4096UL << UB_TOUCH_ORDER;
 	struct ka_stats st;
-	struct ka_arena *a;
+	struct ka_heap *a;
 	__u64 start;
 	char *p;
 
@@ -321,8 +321,8 @@ static double ub_touch_ours(void)
 		if (!ka_client_stats(a, &cst))
 			ub_peak_note(cst.bytes);
 	}
-	/* A fresh arena: its counters are this run's. */
-	if (!ka_arena_stats(a, &st))
+	/* A fresh heap: its counters are this run's. */
+	if (!ka_heap_stats(a, &st))
 		ub_extra_calls = st.refills + st.flushes + st.block_calls;
 	ka_close(a);
 	ub_ops = UB_TOUCH_BYTES / 4096;

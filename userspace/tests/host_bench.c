@@ -175,7 +175,7 @@ static __u64 hb_commands(void)
 {
 	struct ka_stats st;
 
-	if (ka_arena_stats(NULL, &st))
+	if (ka_heap_stats(NULL, &st))
 		return 0;
 	return st.refills + st.flushes + st.block_calls;
 }
