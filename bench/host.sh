@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench-host: libkarena's malloc family natively, over the fake
-# device of userspace/lib/prim_fake.c (no VM, no system call), against
+# device of userspace/lib/dev_fake.c (no VM, no system call), against
 # glibc, mimalloc, jemalloc and tcmalloc in the same process
 # (userspace/tests/host_bench.c).
 #

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * make bench-host: libkarena's malloc family on the host, over the fake
- * device of lib/prim_fake.c, against glibc, mimalloc, jemalloc and
+ * device of lib/dev_fake.c, against glibc, mimalloc, jemalloc and
  * tcmalloc in the same process: where the library's own cost is, with no
  * system call in the way (the fake device's "ioctl" is a function call)
  * and no emulator.  Not part of any test run.
