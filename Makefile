@@ -10,8 +10,11 @@
 #   make selftests       only the kselftest programs, on KERNEL (debug)
 #   make soak            the reliability tests at full size (long)
 #   make lint            W=1 C=2, checkpatch --strict, kernel-doc
-#   make bench           karena against SLUB, alloc_pages and glibc, on the
+#   make bench           karena against SLUB, alloc_pages, glibc and the
+#                        peers (mimalloc, jemalloc, tcmalloc), on the
 #                        stock kernel (not part of check)
+#   make bench-host      libkarena over the fake device against glibc and
+#                        the peers, natively (no VM)
 #   make vm-shell        an interactive shell in the VM (KERNEL=debug|stock)
 #   make clean
 #
@@ -30,7 +33,7 @@ export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 V ?= 0
 
 .PHONY: all modules userspace demo check kunit selftests soak lint vm-shell \
-	kernel bench clean
+	kernel bench bench-host clean
 
 all: modules
 
@@ -65,6 +68,9 @@ lint:
 
 bench:
 	bash bench/run.sh
+
+bench-host:
+	bash bench/host.sh
 
 vm-shell:
 	bash tests/vm/build-modules.sh $(KERNEL) >/dev/null

@@ -30,6 +30,11 @@ say() { printf '==> [%4ds] %s\n' "$SECONDS" "$*"; }
 	echo "cpu	$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 	echo "karena	arena_mb=$arena_mb"
 	echo "bench	reps=$reps scale=$scale"
+	echo "glibc	$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || echo '?')"
+	for p in libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4; do
+		printf '%s=%s ' "$p" \
+			"$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo '?')"
+	done | sed 's/^/peers\t/; s/ $/\n/'
 } >"$out/meta.txt"
 
 insmod "$mods/module/karena.ko" arena_mb="$arena_mb"
@@ -47,7 +52,7 @@ echo release >"$dir/run"
 cat "$dir/results" >"$out/kernel.txt"
 rmmod karena_bench
 
-say "userspace workloads: peak memory, then $reps rounds"
+say "userspace workloads, libkarena, glibc and the peers: peak memory, then $reps rounds"
 "$bench/user/karena-bench" >"$out/user.txt"
 
 say "refill batch sweep: $sweep"

@@ -9,10 +9,20 @@ fragmentation soak; writes into OUTDIR:
 
   bench-results.tsv  workload, ours_ns, ref_ns, ratio, reps (medians of
                      the rounds after the warm-up; ratio = ours / ref);
-                     the kernel, its command line and the VM's shape in
-                     '#' comments
+                     then, appended so that the first five columns keep
+                     their place and meaning, per peer (PEERS) its
+                     median <peer>_ns, <peer>_ratio (peer / glibc) and
+                     ours_<peer> (libkarena / peer), and ka_calls_1k,
+                     ka_calls_1k_max (libkarena's system calls per 1000
+                     ops over the kept rounds, and in the worst kept
+                     round); '-' where a row has no such figure (kernel
+                     rows, u.touch-64m's peers, a peer not loaded); the
+                     kernel, its command line, the VM's shape and the
+                     peers' versions in '#' comments
   bench-runs.tsv     every round of every workload, warm-up included
-  bench-peak.tsv     peak memory of each userspace workload
+                     (appended: each peer's ns, libkarena's calls, ops)
+  bench-peak.tsv     peak memory of each userspace workload (appended:
+                     each peer's peak)
   bench-frag.tsv     the soak: unusable free space index per order
   bench-goals.txt    each goal of the benchmark issue, met or missed (a
                      time goal is met when the ratio of the medians and
@@ -26,6 +36,9 @@ import statistics
 import subprocess
 import sys
 
+# The peers of the userspace rows (bench/user/peers.h), in column order.
+PEERS = ["mimalloc", "jemalloc", "tcmalloc"]
+
 # (label, rows, limit, what the limit is compared with)
 GOALS = [
     ("slab single alloc+free <= 0.7x SLUB", "k.single-", 0.7, "ratio"),
@@ -36,6 +49,13 @@ GOALS = [
     ("mixed sizes, shuffled frees <= 0.25x glibc", "u.mixed-shuf", 0.25,
      "ratio"),
     ("peak memory <= 1.2x glibc", "u.", 1.2, "peak"),
+    # Issue 12: no system call in steady state (the kept rounds).
+    ("0 system calls per 1000 ops for pairs", "u.pair-", 0, "calls"),
+    ("0 system calls per 1000 ops for batches", "u.batch-", 0, "calls"),
+    ("0 system calls per 1000 ops for mixed sizes", "u.mixed-shuf", 0,
+     "calls"),
+    ("0 system calls per 1000 ops for producer/consumer", "u.prodcons", 0,
+     "calls"),
 ]
 
 
@@ -56,21 +76,35 @@ def read_meta(vmdir):
 
 
 def read_results(vmdir):
-    """R, X, F and P lines of the kernel module and of karena-bench."""
+    """R, A, C, X, F, P and Q lines of the kernel module and karena-bench.
+
+    peers: {workload: {peer: {rep: ns}}}; calls: {workload: {rep: (calls,
+    ops)}}; peer_peaks: {workload: {peer: (peak, growth)}}.
+    """
     runs, extras, frag, peaks = {}, {}, {}, {}
+    peers, calls, peer_peaks = {}, {}, {}
     for name in ("kernel.txt", "user.txt"):
         for line in read_lines(os.path.join(vmdir, name)):
             f = line.split("\t")
             if f[0] == "R" and len(f) == 5:
                 runs.setdefault(f[1], []).append(
                     (int(f[2]), float(f[3]), float(f[4])))
+            elif f[0] == "A" and len(f) == 5:
+                peers.setdefault(f[1], {}).setdefault(f[3], {})[
+                    int(f[2])] = float(f[4])
+            elif f[0] == "C" and len(f) == 5:
+                calls.setdefault(f[1], {})[int(f[2])] = (int(f[3]),
+                                                         int(f[4]))
             elif f[0] == "X" and len(f) == 4:
                 extras[f[1]] = (f[2], f[3])
             elif f[0] == "F":
                 frag[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
             elif f[0] == "P" and len(f) == 7:
                 peaks[f[1]] = tuple(int(x) for x in f[2:])
-    return runs, extras, frag, peaks
+            elif f[0] == "Q" and len(f) == 5:
+                peer_peaks.setdefault(f[1], {})[f[2]] = (int(f[3]),
+                                                         int(f[4]))
+    return runs, extras, frag, peaks, peers, calls, peer_peaks
 
 
 def buddy_totals(path, ours):
@@ -100,22 +134,56 @@ def unusable(counts):
     return out
 
 
-def summarise(runs):
-    """Per workload: median and min of both sides over the kept rounds."""
+def div(a, b):
+    return a / b if a is not None and b else float("nan")
+
+
+def summarise(runs, peers, calls):
+    """Per workload: median and min of every side over the kept rounds.
+
+    A row's "peers" maps each peer to its median and min; "calls_1k" is
+    libkarena's system calls per 1000 ops over all kept rounds (None when
+    not counted), "calls_1k_max" the same in the worst kept round.
+    """
     rows = []
     for name, reps in runs.items():
         kept = [r for r in reps if r[0] > 0] or reps
+        keep = {r[0] for r in kept}
         ours = [r[1] for r in kept]
         ref = [r[2] for r in kept]
         med_o, med_r = statistics.median(ours), statistics.median(ref)
-        rows.append({
+        row = {
             "name": name, "ours": med_o, "ref": med_r,
             "ours_min": min(ours), "ref_min": min(ref),
             "ratio": med_o / med_r if med_r else float("nan"),
             "ratio_min": min(ours) / min(ref) if min(ref) else float("nan"),
-            "reps": len(kept),
-        })
+            "reps": len(kept), "peers": {},
+            "calls_1k": None, "calls_1k_max": None,
+        }
+        for peer, by_rep in peers.get(name, {}).items():
+            ns = [v for k, v in by_rep.items() if k in keep]
+            if ns:
+                row["peers"][peer] = (statistics.median(ns), min(ns))
+        counted = [v for k, v in calls.get(name, {}).items()
+                   if k in keep and v[1]]
+        if counted:
+            row["calls_1k"] = (1000.0 * sum(c for c, _ in counted)
+                               / sum(o for _, o in counted))
+            row["calls_1k_max"] = max(1000.0 * c / o for c, o in counted)
+        rows.append(row)
     return rows
+
+
+def peer_names(rows):
+    """PEERS, then any other peer the results name, in order."""
+    names = list(PEERS)
+    for r in rows:
+        names += [p for p in r["peers"] if p not in names]
+    return names
+
+
+def fmt(v, spec):
+    return "-" if v is None or v != v else format(v, spec)
 
 
 def goals(rows, peaks):
@@ -128,6 +196,13 @@ def goals(rows, peaks):
                     for r in rows
                     if r["name"].startswith(prefix)
                     and (prefix.endswith("-") or r["name"] == prefix)]
+        elif kind == "calls":
+            # Every kept round, not their sum: one round with a call
+            # is not a steady state.
+            hits = [(r["name"], r["calls_1k_max"]) for r in rows
+                    if r["name"].startswith(prefix)
+                    and (prefix.endswith("-") or r["name"] == prefix)
+                    and r["calls_1k_max"] is not None]
         else:
             hits = [(n, p[0] / p[1]) for n, p in peaks.items() if p[1]]
         if not hits:
@@ -136,7 +211,8 @@ def goals(rows, peaks):
         worst = max(hits, key=lambda h: h[1])
         missed = [f"{n} {v:.2f}" for n, v in hits if v > limit]
         state = "MET" if not missed else "MISSED"
-        line = f"{label}: {state} (worst {worst[0]} {worst[1]:.2f}x)"
+        unit = " per 1000 ops in a round" if kind == "calls" else "x"
+        line = f"{label}: {state} (worst {worst[0]} {worst[1]:.2f}{unit})"
         if missed:
             line += "; over: " + ", ".join(missed)
         out.append(line)
@@ -147,7 +223,7 @@ def write_tsv(path, meta, header, rows, comments=()):
     with open(path, "w") as f:
         f.write("# karena benchmark, `make bench`\n")
         for key in ("kernel", "cmdline", "cpus", "memory", "cpu", "karena",
-                    "bench", "vm_seconds"):
+                    "bench", "glibc", "peers", "vm_seconds"):
             if key in meta:
                 f.write(f"# {key}: {meta[key]}\n")
         for c in comments:
@@ -212,6 +288,41 @@ def mib(n):
     return f"{n / 1048576:.2f}"
 
 
+def print_peers(rows, names):
+    """The userspace rows with the peers: times, then ratios."""
+    urows = [r for r in rows if r["peers"] or r["calls_1k"] is not None]
+    if not urows:
+        return
+    short = {"mimalloc": "mi", "jemalloc": "je", "tcmalloc": "tc"}
+    ab = [short.get(p, p[:2]) for p in names]
+    width = max(len(r["name"]) for r in urows)
+    for kind, key, idx in (("medians", "ours", 0),
+                           ("minimums", "ours_min", 1)):
+        ref_key = "ref" if idx == 0 else "ref_min"
+        print(f"\nuserspace with the peers, {kind} (ns per op; ratios "
+              f"to glibc; karena / peer"
+              + ("; karena's system calls per 1000 ops, all kept rounds "
+                 "and the worst one)" if not idx else ")"))
+        print(f"{'workload':<{width}} {'karena':>8} {'glibc':>8}"
+              + "".join(f" {p:>8}" for p in names) + "  | "
+              + " ".join(f"{a + '/gl':>6}" for a in ["ka"] + ab) + " | "
+              + " ".join(f"{'ka/' + a:>6}" for a in ab)
+              + (f" | {'calls':>7} {'max':>7}" if not idx else ""))
+        for r in urows:
+            ours, ref = r[key], r[ref_key]
+            pv = [r["peers"].get(p, (None, None))[idx] for p in names]
+            line = (f"{r['name']:<{width}} {ours:>8.1f} {ref:>8.1f}"
+                    + "".join(f" {fmt(v, '.1f'):>8}" for v in pv) + "  | "
+                    + " ".join(f"{fmt(div(v, ref), '.2f'):>6}"
+                               for v in [ours] + pv) + " | "
+                    + " ".join(f"{fmt(div(ours, v), '.2f'):>6}"
+                               for v in pv))
+            if not idx:
+                line += (f" | {fmt(r['calls_1k'], '.2f'):>7}"
+                         f" {fmt(r['calls_1k_max'], '.2f'):>7}")
+            print(line)
+
+
 def main():
     vmdir, outdir = sys.argv[1], sys.argv[2]
     meta = read_meta(vmdir)
@@ -219,30 +330,60 @@ def main():
     if secs:
         meta["vm_seconds"] = secs[0]
     meta["cpus"] = meta.get("cpus", "?") + " vCPUs (QEMU TCG)"
-    runs, extras, frag, peaks = read_results(vmdir)
+    runs, extras, frag, peaks, peers, calls, peer_peaks = read_results(vmdir)
     if not runs:
         sys.exit("karena: no results in " + vmdir)
-    rows = summarise(runs)
+    rows = summarise(runs, peers, calls)
+    names = peer_names(rows)
+
+    def peer_cols(r):
+        out = []
+        for p in names:
+            med = r["peers"].get(p, (None, None))[0]
+            out += [fmt(med, ".3f"), fmt(div(med, r["ref"]), ".3f"),
+                    fmt(div(r["ours"], med), ".3f")]
+        return out
 
     write_tsv(os.path.join(outdir, "bench-results.tsv"), meta,
-              ["workload", "ours_ns", "ref_ns", "ratio", "reps"],
+              ["workload", "ours_ns", "ref_ns", "ratio", "reps"] +
+              [c for p in names
+               for c in (f"{p}_ns", f"{p}_ratio", f"ours_{p}")] +
+              ["ka_calls_1k", "ka_calls_1k_max"],
               [(r["name"], f"{r['ours']:.3f}", f"{r['ref']:.3f}",
-                f"{r['ratio']:.3f}", r["reps"]) for r in rows],
+                f"{r['ratio']:.3f}", r["reps"], *peer_cols(r),
+                fmt(r["calls_1k"], ".3f"), fmt(r["calls_1k_max"], ".3f"))
+               for r in rows],
               ["ns per op, median of the rounds after the warm-up; "
-               "ratio = ours / ref, lower is better"])
+               "ratio = ours / ref, lower is better",
+               "<peer>_ns: the peer's median; <peer>_ratio = peer / glibc "
+               "(ref); ours_<peer> = libkarena / peer",
+               "ka_calls_1k: libkarena's system calls (ALLOC_BULK, "
+               "FREE_BULK, PAGES_ALLOC, PAGES_FREE) per 1000 ops over the "
+               "kept rounds; ka_calls_1k_max: in the worst kept round",
+               "-: no such figure for the row"])
     write_tsv(os.path.join(outdir, "bench-runs.tsv"), meta,
-              ["workload", "rep", "ours_ns", "ref_ns"],
-              [(n, rep, o, r) for n, reps in runs.items()
-               for rep, o, r in reps],
-              ["every round; rep 0 is the warm-up"])
+              ["workload", "rep", "ours_ns", "ref_ns"] +
+              [f"{p}_ns" for p in names] + ["ka_calls", "ops"],
+              [(n, rep, o, r,
+                *(fmt(peers.get(n, {}).get(p, {}).get(rep), ".3f")
+                  for p in names),
+                *(calls.get(n, {}).get(rep, ("-", "-"))))
+               for n, reps in runs.items() for rep, o, r in reps],
+              ["every round; rep 0 is the warm-up; ka_calls: libkarena's "
+               "system calls in its run of the round, ops: the run's ops"])
     write_tsv(os.path.join(outdir, "bench-peak.tsv"), meta,
               ["workload", "ours_bytes", "ref_bytes", "ratio",
-               "ours_growth", "ref_growth", "ours_karena_bytes"],
+               "ours_growth", "ref_growth", "ours_karena_bytes"] +
+              [c for p in names for c in (f"{p}_bytes", f"{p}_growth")],
               [(n, p[0], p[1], f"{p[0] / p[1]:.3f}" if p[1] else "nan",
-                p[2], p[3], p[4]) for n, p in peaks.items()],
+                p[2], p[3], p[4],
+                *(v for q in names
+                  for v in peer_peaks.get(n, {}).get(q, ("-", "-"))))
+               for n, p in peaks.items()],
               ["peak memory of one run in a child process: VmHWM, plus "
                "the bytes karena charged to the client for ours; growth: "
-               "VmHWM less VmRSS at the start"])
+               "VmHWM less VmRSS at the start (a peer's child loads the "
+               "peer first)"])
 
     u_ours = unusable(buddy_totals(os.path.join(vmdir, "buddyinfo-ours.txt"),
                                    True))
@@ -264,20 +405,27 @@ def main():
 
     print(f"\nkernel {meta.get('kernel', '?')}, {meta.get('cpus', '?')}, "
           f"{meta.get('memory', '?')}; {meta.get('bench', '')}")
-    print(f"command line: {meta.get('cmdline', '?')}\n")
+    print(f"command line: {meta.get('cmdline', '?')}")
+    print(f"glibc {meta.get('glibc', '?')}; peers: {meta.get('peers', '?')}\n")
     print(f"{'workload':<20} {'ours ns':>10} {'ref ns':>10} {'ratio':>6}"
           f"   {'ours min':>10} {'ref min':>10} {'ratio':>6}  reps")
     for r in rows:
         print(f"{r['name']:<20} {r['ours']:>10.1f} {r['ref']:>10.1f} "
               f"{r['ratio']:>6.2f}   {r['ours_min']:>10.1f} "
               f"{r['ref_min']:>10.1f} {r['ratio_min']:>6.2f}  {r['reps']}")
+    print_peers(rows, names)
     if peaks:
         print(f"\n{'peak memory (MiB)':<20} {'ours':>8} {'ref':>8} "
-              f"{'ratio':>6}   {'ours +':>8} {'ref +':>8}  (+: growth)")
+              f"{'ratio':>6}   {'ours +':>8} {'ref +':>8} "
+              + "".join(f" {p[:8] + ' +':>10}" for p in names)
+              + "  (+: growth)")
         for n, p in peaks.items():
             ratio = f"{p[0] / p[1]:.2f}" if p[1] else "-"
+            pp = peer_peaks.get(n, {})
             print(f"{n:<20} {mib(p[0]):>8} {mib(p[1]):>8} {ratio:>6}   "
-                  f"{mib(p[2]):>8} {mib(p[3]):>8}")
+                  f"{mib(p[2]):>8} {mib(p[3]):>8}  "
+                  + "".join(f" {mib(pp[q][1]) if q in pp else '-':>10}"
+                            for q in names))
     for key, (o, r) in extras.items():
         print(f"\n{key}: ours {o}, ref {r}")
     if frag_rows:

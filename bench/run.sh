@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: karena's allocators against the kernel's and glibc's, side
-# by side in one boot of the stock Debian kernel (the debug kernel's
-# KASAN, lockdep and kmemleak hooks would distort every figure).
+# make bench: karena's allocators against the kernel's, glibc's and the
+# peers' (mimalloc, jemalloc, tcmalloc), side by side in one boot of the
+# stock Debian kernel (the debug kernel's KASAN, lockdep and kmemleak
+# hooks would distort every figure).
 #
-#   1. install what is missing (the VM's packages, gnuplot-nox);
+#   1. install what is missing (the VM's packages, gnuplot-nox, the
+#      peers' libraries: the VM sees the host's root filesystem, so
+#      karena-bench dlopen()s them there);
 #   2. build karena.ko and karena_bench.ko against the stock kernel,
 #      libkarena and karena-bench;
 #   3. boot the VM once, run bench/guest.sh in it;
@@ -28,7 +31,8 @@ export BENCH_ARENA_MB BENCH_SWEEP=${BENCH_SWEEP:-}
 out=$KARENA_BUILD/bench
 start=$(date +%s)
 
-KARENA_DEPS="$KARENA_DEPS gnuplot-nox"
+KARENA_DEPS="$KARENA_DEPS gnuplot-nox libmimalloc2.0 libjemalloc2
+libtcmalloc-minimal4"
 ensure_deps
 
 say "building karena.ko for the stock kernel"

@@ -5,11 +5,18 @@
  *   karena-bench                 peak memory of every workload, then
  *                                BENCH_REPS rounds of timings
  *   karena-bench --sweep LABEL   only u.batch-fifo, its rows named LABEL
- *                                (run once per KARENA_BATCH value)
+ *                                (run once per KARENA_BATCH value), and
+ *                                no peers
  *
- * Timings: in each round every workload runs on both sides back to back,
- * libkarena first in even rounds and glibc first in odd ones; round 0 is
- * the warm-up (bench/report.py drops it).
+ * Timings: in each round every workload runs on every side back to back:
+ * libkarena, glibc and each peer that loaded (peers.h).  The order
+ * rotates: round r runs that list rotated by r / 2, and odd rounds run
+ * it backwards (the exact reverse of the round before), so that over
+ * the rounds each side runs in each place and before and after each
+ * other side.  Round 0 is the warm-up
+ * (bench/report.py drops it).  libkarena's run is bracketed by two
+ * ka_heap_stats() reads, whose difference in system calls is printed
+ * with the run's operations.
  *
  * Peak memory: one child process per workload and side runs the workload
  * once.  A side's peak is the child's resident high-water mark (VmHWM),
@@ -17,7 +24,9 @@
  * client at the workload's high points (ka_client_stats(): window pages
  * are mapped by pfn and are not counted in the resident set).  The
  * growth during the workload (VmHWM less VmRSS at the start) is printed
- * too.
+ * too.  A peer's child loads the peer before it reads VmRSS, and the
+ * parent loads the peers only after the peak runs, so that no side's
+ * peak includes another allocator's library.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,8 +41,20 @@
 #include "bench.h"
 
 bool ub_peak_mode;
+struct ub_malloc_fns ub_cur;
 static __u64 ub_peak_karena;
 static unsigned long ub_scale = 100;
+static struct ub_peer ub_peers[] = UB_PEERS_INIT;
+
+/* Exit status of a peak child whose peer does not load. */
+#define UB_NO_PEER	3
+
+/* One side of a timed round. */
+struct ub_entrant {
+	enum ub_side side;
+	struct ub_peer *peer;	/* for UB_PEER */
+	double ns;		/* this round's ns per op */
+};
 
 __u64 ub_now(void)
 {
@@ -56,11 +77,11 @@ void ub_peak_note(__u64 karena_bytes)
 		ub_peak_karena = karena_bytes;
 }
 
-void ub_peak_sample(bool ours)
+void ub_peak_sample(enum ub_side side)
 {
 	struct ka_client_stats st;
 
-	if (!ub_peak_mode || !ours)
+	if (!ub_peak_mode || side != UB_KARENA)
 		return;
 	if (!ka_client_stats(NULL, &st))
 		ub_peak_note(st.bytes);
@@ -105,9 +126,13 @@ struct ub_peak {
 	__u64 karena;	/* most bytes of the child's karena client */
 };
 
-/* Run @w once in a child process and measure its peak. */
-static int ub_peak_child(const struct ub_workload *w, bool ours,
-			 struct ub_peak *res)
+/*
+ * Run @w once in a child process and measure its peak: @side, with
+ * @peer's calls for UB_PEER.
+ * Return: 0, UB_NO_PEER if @peer does not load, else -1.
+ */
+static int ub_peak_child(const struct ub_workload *w, enum ub_side side,
+			 struct ub_peer *peer, struct ub_peak *res)
 {
 	int fds[2], status;
 	pid_t pid;
@@ -119,13 +144,19 @@ static int ub_peak_child(const struct ub_workload *w, bool ours,
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
-		__u64 base = ub_status_bytes("VmRSS");
+		__u64 base;
 
 		close(fds[0]);
+		if (peer) {
+			if (!ub_peer_load(peer))
+				_exit(UB_NO_PEER);
+			ub_cur = peer->fns;
+		}
+		base = ub_status_bytes("VmRSS");
 		ub_peak_mode = true;
-		if (w->run(w, ours) < 0)
+		if (w->run(w, side) < 0)
 			_exit(1);
-		ub_peak_sample(ours);
+		ub_peak_sample(side);
 		res->hwm = ub_status_bytes("VmHWM");
 		res->growth = res->hwm - base;
 		res->karena = ub_peak_karena;
@@ -138,6 +169,8 @@ static int ub_peak_child(const struct ub_workload *w, bool ours,
 		memset(res, 0, sizeof(*res));
 	close(fds[0]);
 	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == UB_NO_PEER)
+		return UB_NO_PEER;
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
 }
 
@@ -145,17 +178,37 @@ static int ub_peak_child(const struct ub_workload *w, bool ours,
  * P <workload> <ours> <ref> <ours growth> <ref growth> <ours karena>:
  * ours and ref are whole peaks (VmHWM, plus karena's bytes for ours),
  * the growth columns what the workload added to the resident set.
+ * Q <workload> <peer> <peak> <growth>: the same for each peer.
  */
 static void ub_peaks(void)
 {
-	struct ub_peak ours, ref;
-	size_t i;
+	bool absent[ARRAY_SIZE(ub_peers)] = { false };
+	struct ub_peak ours, ref, pk;
+	size_t i, j;
+	int ret;
 
 	for (i = 0; i < ub_nr_workloads; i++) {
 		const struct ub_workload *w = &ub_workloads[i];
 
-		if (ub_peak_child(w, true, &ours) ||
-		    ub_peak_child(w, false, &ref)) {
+		for (j = 0; j < ARRAY_SIZE(ub_peers) && !w->karena_only; j++) {
+			if (absent[j])
+				continue;
+			ret = ub_peak_child(w, UB_PEER, &ub_peers[j], &pk);
+			if (ret == UB_NO_PEER) {
+				absent[j] = true;
+				continue;
+			}
+			if (ret) {
+				fprintf(stderr, "karena-bench: %s: %s's peak run failed\n",
+					w->name, ub_peers[j].name);
+				continue;
+			}
+			printf("Q\t%s\t%s\t%llu\t%llu\n", w->name,
+			       ub_peers[j].name, (unsigned long long)pk.hwm,
+			       (unsigned long long)pk.growth);
+		}
+		if (ub_peak_child(w, UB_KARENA, NULL, &ours) ||
+		    ub_peak_child(w, UB_GLIBC, NULL, &ref)) {
 			fprintf(stderr, "karena-bench: %s: peak run failed\n",
 				w->name);
 			continue;
@@ -170,35 +223,81 @@ static void ub_peaks(void)
 	}
 }
 
-static int ub_time(const struct ub_workload *w, const char *label,
-		   unsigned int rep)
+/* libkarena's system calls so far: the commands ka_stats counts. */
+static __u64 ub_calls(void)
 {
-	double ours, ref;
+	struct ka_stats st;
 
-	if (rep & 1) {
-		ref = w->run(w, false);
-		ours = w->run(w, true);
-	} else {
-		ours = w->run(w, true);
-		ref = w->run(w, false);
+	if (ka_heap_stats(NULL, &st))
+		return 0;
+	return st.refills + st.flushes + st.block_calls;
+}
+
+/* Run one side of @w once; libkarena's calls and ops into @calls, @ops. */
+static double ub_run(const struct ub_workload *w, struct ub_entrant *e,
+		     __u64 *calls, size_t *ops)
+{
+	__u64 before;
+	double ns;
+
+	if (e->side == UB_PEER) {
+		ub_cur = e->peer->fns;
+		return w->run(w, UB_PEER);
 	}
-	if (ours < 0 || ref < 0) {
-		fprintf(stderr, "karena-bench: %s failed: %s\n", w->name,
-			strerror(errno));
-		return -1;
+	if (e->side != UB_KARENA)
+		return w->run(w, e->side);
+	ub_extra_calls = 0;
+	ub_ops = 0;
+	before = ub_calls();
+	ns = w->run(w, UB_KARENA);
+	*calls = ub_calls() - before + ub_extra_calls;
+	*ops = ub_ops;
+	return ns;
+}
+
+/*
+ * One round of @w on the @n sides of @all (libkarena, glibc, then the
+ * peers), in the order of round @rep (see the head of this file).
+ */
+static int ub_time(const struct ub_workload *w, const char *label,
+		   unsigned int rep, struct ub_entrant *all, size_t n)
+{
+	size_t k, i, ops = 0;
+	__u64 calls = 0;
+
+	if (w->karena_only)
+		n = 2;
+	for (k = 0; k < n; k++) {
+		i = (rep / 2 + (rep & 1 ? n - 1 - k : k)) % n;
+		all[i].ns = ub_run(w, &all[i], &calls, &ops);
+		if (all[i].ns < 0) {
+			fprintf(stderr, "karena-bench: %s failed (%s): %s\n",
+				w->name, all[i].peer ? all[i].peer->name :
+				all[i].side == UB_KARENA ? "libkarena" :
+				"glibc", strerror(errno));
+			return -1;
+		}
 	}
-	printf("R\t%s\t%u\t%.3f\t%.3f\n", label, rep, ours, ref);
+	printf("R\t%s\t%u\t%.3f\t%.3f\n", label, rep, all[0].ns, all[1].ns);
+	for (i = 2; i < n; i++)
+		printf("A\t%s\t%u\t%s\t%.3f\n", label, rep, all[i].peer->name,
+		       all[i].ns);
+	printf("C\t%s\t%u\t%llu\t%zu\n", label, rep,
+	       (unsigned long long)calls, ops);
 	fflush(stdout);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	struct ub_entrant all[2 + ARRAY_SIZE(ub_peers)] = {
+		{ .side = UB_KARENA }, { .side = UB_GLIBC },
+	};
 	unsigned long reps = ub_env("BENCH_REPS", 9);
 	const char *sweep = NULL;
+	size_t i, n = 2;
 	unsigned int rep;
 	int ret = 0;
-	size_t i;
 
 	if (argc == 3 && !strcmp(argv[1], "--sweep")) {
 		sweep = argv[2];
@@ -214,15 +313,22 @@ int main(int argc, char **argv)
 			if (!strcmp(ub_workloads[i].name, "u.batch-fifo"))
 				break;
 		for (rep = 0; rep < reps && i < ub_nr_workloads; rep++)
-			if (ub_time(&ub_workloads[i], sweep, rep))
+			if (ub_time(&ub_workloads[i], sweep, rep, all, n))
 				return 1;
 		return 0;
 	}
 
+	ub_peers_tls(argv);
 	ub_peaks();
+	for (i = 0; i < ARRAY_SIZE(ub_peers); i++)
+		if (ub_peer_load(&ub_peers[i])) {
+			all[n].side = UB_PEER;
+			all[n++].peer = &ub_peers[i];
+		}
 	for (rep = 0; rep < reps; rep++)
 		for (i = 0; i < ub_nr_workloads; i++)
-			if (ub_time(&ub_workloads[i], ub_workloads[i].name, rep))
+			if (ub_time(&ub_workloads[i], ub_workloads[i].name, rep,
+				    all, n))
 				ret = 1;
 	return ret;
 }
