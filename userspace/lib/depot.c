@@ -179,17 +179,17 @@ bool _ka_depot_get(struct ka_heap *h, unsigned int slot, struct ka_mag *m)
  * @h: the heap.
  * @slot: the slot.
  * @m: the owner's magazine stack, full (2 * batch) or, from an exiting
- *	thread, holding at least one batch.
+ *	thread, holding anything (a partial magazine goes whole).
  *
  * Context: the owner, busy or holding tc->lock; takes the depot's lock.
- * Return: true with one batch fewer in @m; false when the depot is at
- * its bound (the caller gives the batch to the kernel).
+ * Return: true with one batch fewer in @m (or none left); false when the
+ * depot is at its bound (the caller gives the batch to the kernel).
  */
 bool _ka_depot_put(struct ka_heap *h, unsigned int slot, struct ka_mag *m)
 {
 	struct ka_slot *s = &h->slots[slot];
 	struct ka_depot *d = &s->depot;
-	__u32 n = s->batch;
+	__u32 n = m->count < s->batch ? m->count : s->batch;
 
 	pthread_mutex_lock(&d->lock);
 	ka_depot_tick(h, slot, d);

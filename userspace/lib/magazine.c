@@ -446,8 +446,7 @@ static size_t ka_tcache_drain(struct ka_heap *a, struct ka_tcache *tc,
 		if ((slot >= 0 && (int)i != slot) || !m->count)
 			continue;
 		bytes += (size_t)m->count * a->slots[i].object_size;
-		while (to_depot && m->count >= a->slots[i].batch &&
-		       _ka_depot_put(a, i, m))
+		while (to_depot && m->count && _ka_depot_put(a, i, m))
 			;
 		ka_mag_flush(a, i, m, m->count);
 	}
