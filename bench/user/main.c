@@ -43,6 +43,8 @@
 bool ub_peak_mode;
 struct ub_malloc_fns ub_cur;
 static __u64 ub_peak_karena;
+/* Most private anonymous memory plus karena's bytes at a high point. */
+static __u64 ub_peak_heap;
 static unsigned long ub_scale = 100;
 static struct ub_peer ub_peers[] = UB_PEERS_INIT;
 
@@ -71,20 +73,40 @@ size_t ub_iters(size_t base)
 	return n ? n : 1;
 }
 
+static __u64 ub_status_bytes(const char *field);
+
+/* A high point of libkarena's: its client's bytes, and the heap's. */
 void ub_peak_note(__u64 karena_bytes)
 {
+	__u64 heap = ub_status_bytes("RssAnon") + karena_bytes;
+
 	if (karena_bytes > ub_peak_karena)
 		ub_peak_karena = karena_bytes;
+	if (heap > ub_peak_heap)
+		ub_peak_heap = heap;
 }
 
+/*
+ * At a workload's high point: karena's bytes (for libkarena), and the
+ * heap: the private anonymous memory (RssAnon), which is every
+ * allocator's heap and bookkeeping and no library's code, plus karena's
+ * bytes, which are not in the resident set (pfn-mapped).
+ */
 void ub_peak_sample(enum ub_side side)
 {
 	struct ka_client_stats st;
+	__u64 heap;
 
-	if (!ub_peak_mode || side != UB_KARENA)
+	if (!ub_peak_mode)
 		return;
-	if (!ka_client_stats(NULL, &st))
-		ub_peak_note(st.bytes);
+	if (side == UB_KARENA) {
+		if (!ka_client_stats(NULL, &st))
+			ub_peak_note(st.bytes);
+		return;
+	}
+	heap = ub_status_bytes("RssAnon");
+	if (heap > ub_peak_heap)
+		ub_peak_heap = heap;
 }
 
 static unsigned long ub_env(const char *name, unsigned long dflt)
@@ -124,6 +146,7 @@ struct ub_peak {
 	__u64 hwm;		/* VmHWM at the end */
 	__u64 growth;	/* VmHWM at the end less VmRSS at the start */
 	__u64 karena;	/* most bytes of the child's karena client */
+	__u64 heap;	/* most RssAnon + karena bytes at a high point */
 };
 
 /*
@@ -160,6 +183,7 @@ static int ub_peak_child(const struct ub_workload *w, enum ub_side side,
 		res->hwm = ub_status_bytes("VmHWM");
 		res->growth = res->hwm - base;
 		res->karena = ub_peak_karena;
+		res->heap = ub_peak_heap;
 		if (write(fds[1], res, sizeof(*res)) != sizeof(*res))
 			_exit(1);
 		_exit(0);
@@ -175,10 +199,14 @@ static int ub_peak_child(const struct ub_workload *w, enum ub_side side,
 }
 
 /*
- * P <workload> <ours> <ref> <ours growth> <ref growth> <ours karena>:
+ * P <workload> <ours> <ref> <ours growth> <ref growth> <ours karena>
+ *   <ours heap> <ref heap>:
  * ours and ref are whole peaks (VmHWM, plus karena's bytes for ours),
- * the growth columns what the workload added to the resident set.
- * Q <workload> <peer> <peak> <growth>: the same for each peer.
+ * the growth columns what the workload added to the resident set, the
+ * heap columns the most private anonymous memory (plus karena's bytes)
+ * at the workload's high points: the allocator's memory without the
+ * code pages a fork child faults in again (see ub_peak_sample()).
+ * Q <workload> <peer> <peak> <growth> <heap>: the same for each peer.
  */
 static void ub_peaks(void)
 {
@@ -203,9 +231,10 @@ static void ub_peaks(void)
 					w->name, ub_peers[j].name);
 				continue;
 			}
-			printf("Q\t%s\t%s\t%llu\t%llu\n", w->name,
+			printf("Q\t%s\t%s\t%llu\t%llu\t%llu\n", w->name,
 			       ub_peers[j].name, (unsigned long long)pk.hwm,
-			       (unsigned long long)pk.growth);
+			       (unsigned long long)pk.growth,
+			       (unsigned long long)pk.heap);
 		}
 		if (ub_peak_child(w, UB_KARENA, NULL, &ours) ||
 		    ub_peak_child(w, UB_GLIBC, NULL, &ref)) {
@@ -213,12 +242,14 @@ static void ub_peaks(void)
 				w->name);
 			continue;
 		}
-		printf("P\t%s\t%llu\t%llu\t%llu\t%llu\t%llu\n", w->name,
-		       (unsigned long long)(ours.hwm + ours.karena),
+		printf("P\t%s\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
+		       w->name, (unsigned long long)(ours.hwm + ours.karena),
 		       (unsigned long long)ref.hwm,
 		       (unsigned long long)(ours.growth + ours.karena),
 		       (unsigned long long)ref.growth,
-		       (unsigned long long)ours.karena);
+		       (unsigned long long)ours.karena,
+		       (unsigned long long)ours.heap,
+		       (unsigned long long)ref.heap);
 		fflush(stdout);
 	}
 }
