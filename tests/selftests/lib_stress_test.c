@@ -100,6 +100,27 @@ static int kernel_validate(struct __test_metadata *_metadata, long cid)
 	return caches;
 }
 
+/*
+ * After a trim: the kernel holds no object of this client and refused
+ * no free, and its validate of the client's caches finds nothing wrong.
+ */
+static void expect_client_clean(struct __test_metadata *_metadata)
+{
+	struct ka_client_stats cs;
+	long cid;
+
+	ka_trim();
+	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
+	EXPECT_EQ(0U, cs.objects) TH_LOG("the kernel still counts objects");
+	EXPECT_EQ(0U, cs.block_bytes);
+	EXPECT_EQ(0U, cs.bad_frees);
+	if (access(LT_DEBUGFS "/clients", R_OK))
+		SKIP(return, "no debugfs: kernel-side validate not run");
+	cid = ka_heap_client_id(NULL);
+	ASSERT_LE(0, cid) TH_LOG("%s", ka_errmsg());
+	EXPECT_LT(0, kernel_validate(_metadata, cid));
+}
+
 FIXTURE(stress) {
 	int unused;
 };
@@ -116,10 +137,9 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 {
 	struct lane lanes[PAIRS];
 	pthread_t p[PAIRS], c[PAIRS];
-	struct ka_client_stats cs;
 	struct ka_stats st;
 	unsigned int r, i;
-	long bad = 0, cid;
+	long bad = 0;
 
 	if (lt_no_device())
 		SKIP(return, LT_NO_DEVICE);
@@ -151,21 +171,11 @@ TEST_F_TIMEOUT(stress, cross_thread_free, 300)
 	 * The exited threads' magazines went to the depots (or back); a
 	 * trim gives back the depots and the main thread's magazines.
 	 */
-	ka_heap_trim(NULL);
+	expect_client_clean(_metadata);
 	ASSERT_EQ(0, ka_heap_stats(NULL, &st));
 	EXPECT_EQ(0U, st.cached_objects)
 		TH_LOG("trimmed, cached %llu",
 		       (unsigned long long)st.cached_objects);
-	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
-	EXPECT_EQ(0U, cs.objects) TH_LOG("the kernel still counts objects");
-	EXPECT_EQ(0U, cs.block_bytes);
-	EXPECT_EQ(0U, cs.bad_frees);
-
-	if (access(LT_DEBUGFS "/clients", R_OK))
-		SKIP(return, "no debugfs: kernel-side validate not run");
-	cid = ka_heap_client_id(NULL);
-	ASSERT_LE(0, cid) TH_LOG("%s", ka_errmsg());
-	EXPECT_LT(0, kernel_validate(_metadata, cid));
 }
 
 /*
@@ -217,10 +227,8 @@ static void *ring(void *arg)
 TEST_F_TIMEOUT(stress, depot_ring_of_threads, 300)
 {
 	pthread_t t[RING_THREADS];
-	struct ka_client_stats cs;
 	struct ka_stats st;
 	unsigned int i;
-	long cid;
 
 	if (lt_no_device())
 		SKIP(return, LT_NO_DEVICE);
@@ -237,15 +245,7 @@ TEST_F_TIMEOUT(stress, depot_ring_of_threads, 300)
 	EXPECT_EQ(st.mallocs, st.frees);
 	EXPECT_EQ(0U, st.double_frees + st.invalid_frees);
 	EXPECT_LT(0U, st.cached_objects) TH_LOG("the depots kept nothing");
-	ka_trim();
-	ASSERT_EQ(0, ka_client_stats(NULL, &cs));
-	EXPECT_EQ(0U, cs.objects);
-	EXPECT_EQ(0U, cs.bad_frees);
-	if (access(LT_DEBUGFS "/clients", R_OK))
-		SKIP(return, "no debugfs: kernel-side validate not run");
-	cid = ka_heap_client_id(NULL);
-	ASSERT_LE(0, cid) TH_LOG("%s", ka_errmsg());
-	EXPECT_LT(0, kernel_validate(_metadata, cid));
+	expect_client_clean(_metadata);
 }
 
 /*

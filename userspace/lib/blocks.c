@@ -40,8 +40,42 @@ static __u64 ka_blocks_max(const struct ka_heap *h)
 	return max > KA_BLOCKS_MIN_BYTES ? max : KA_BLOCKS_MIN_BYTES;
 }
 
-/* One PAGES_FREE; the block is already off the page map's live bit. */
-static void ka_block_release(struct ka_heap *h, __u64 off)
+/**
+ * _ka_block_get() - one PAGES_ALLOC, its answer checked.
+ * @h: the heap, open.
+ * @order: the block's order.
+ *
+ * Return: the block's window offset (the page map not yet told), or
+ * -errno.
+ */
+long long _ka_block_get(struct ka_heap *h, unsigned int order)
+{
+	size_t bytes = ka_block_bytes(h, order);
+	struct karena_pages pg;
+	int ret;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.order = order;
+	ret = _ka_dev_ioctl(h->fd, KARENA_IOC_PAGES_ALLOC, &pg);
+	KA_STAT_ADD(h, block_calls, 1);
+	if (ret)
+		return ret;
+	if (pg.offset + bytes > h->win_bytes) {
+		_ka_misuse(h, KA_MISUSE_INTERNAL, "malloc",
+			   (void *)(uintptr_t)pg.offset,
+			   "the kernel returned a block outside the window");
+		return -EPROTO;
+	}
+	return pg.offset;
+}
+
+/**
+ * _ka_block_put() - one PAGES_FREE; a refusal is the library's fault,
+ * reported.
+ * @h: the heap, open.
+ * @off: the block's window offset; the page map no longer has it live.
+ */
+void _ka_block_put(struct ka_heap *h, __u64 off)
 {
 	struct karena_pages pg;
 
@@ -65,7 +99,7 @@ static void ka_blocks_release(struct ka_heap *h, unsigned int order, __u32 n)
 	if (!n)
 		return;
 	for (i = 0; i < n; i++)
-		ka_block_release(h, l->offs[i]);
+		_ka_block_put(h, l->offs[i]);
 	memmove(l->offs, l->offs + n, (l->count - n) * sizeof(*l->offs));
 	l->count -= n;
 	if (l->low > l->count)
@@ -161,27 +195,14 @@ static bool ka_blocks_keep(struct ka_heap *h, unsigned int order, __u64 off)
 	return true;
 }
 
-/* PAGES_ALLOC of one block.  Return: its offset, or -errno. */
+/* A new block from the kernel, learnt.  Return: its offset, or -errno. */
 static long long ka_block_new(struct ka_heap *h, unsigned int order)
 {
-	size_t bytes = ka_block_bytes(h, order);
-	struct karena_pages pg;
-	int ret;
+	long long off = _ka_block_get(h, order);
 
-	memset(&pg, 0, sizeof(pg));
-	pg.order = order;
-	ret = _ka_dev_ioctl(h->fd, KARENA_IOC_PAGES_ALLOC, &pg);
-	KA_STAT_ADD(h, block_calls, 1);
-	if (ret)
-		return ret;
-	if (pg.offset + bytes > h->win_bytes) {
-		_ka_misuse(h, KA_MISUSE_INTERNAL, "malloc",
-			   (void *)(uintptr_t)pg.offset,
-			   "the kernel returned a block outside the window");
-		return -EPROTO;
-	}
-	_ka_pm_learn_block(&h->pm, pg.offset, order);
-	return pg.offset;
+	if (off >= 0)
+		_ka_pm_learn_block(&h->pm, off, order);
+	return off;
 }
 
 /**
@@ -255,7 +276,7 @@ void _ka_block_free(struct ka_heap *h, __u64 off, unsigned int order)
 	kept = ka_blocks_keep(h, order, off);
 	pthread_mutex_unlock(&b->lock);
 	if (!kept)
-		ka_block_release(h, off);
+		_ka_block_put(h, off);
 	KA_STAT_ADD(h, blocks_in_use, -1);
 	KA_STAT_ADD(h, block_bytes, -bytes);
 	KA_STAT_ADD(h, bytes_in_use, -bytes);

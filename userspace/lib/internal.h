@@ -752,6 +752,8 @@ void _ka_depot_destroy(struct ka_depot *d);
 
 /* === Page blocks (blocks.c) === */
 
+long long _ka_block_get(struct ka_heap *heap, unsigned int order);
+void _ka_block_put(struct ka_heap *heap, __u64 off);
 void *_ka_block_alloc(struct ka_heap *heap, unsigned int order,
 		      bool *fresh);
 void _ka_block_free(struct ka_heap *heap, __u64 off, unsigned int order);

@@ -39,35 +39,21 @@ static size_t ka_chunk(const struct ka_heap *h)
 /* Map one new chunk as the run's @i-th; runs lock held.  Return: 0/-errno. */
 static int ka_run_map_chunk(struct ka_heap *h, struct ka_run *r, __u32 i)
 {
-	size_t chunk = ka_chunk(h);
-	struct karena_pages pg;
-	size_t p;
+	long long off = _ka_block_get(h, h->info.max_order);
+	size_t chunk = ka_chunk(h), p;
 	int ret;
 
-	memset(&pg, 0, sizeof(pg));
-	pg.order = h->info.max_order;
-	ret = _ka_dev_ioctl(h->fd, KARENA_IOC_PAGES_ALLOC, &pg);
-	KA_STAT_ADD(h, block_calls, 1);
-	if (ret)
-		return ret;
-	if (pg.offset + chunk > h->win_bytes) {
-		_ka_misuse(h, KA_MISUSE_INTERNAL, "malloc",
-			   (void *)(uintptr_t)pg.offset,
-			   "the kernel returned a block outside the window");
-		return -EPROTO;
-	}
+	if (off < 0)
+		return off;
 	/* Its window addresses are no allocation of the program's. */
-	for (p = pg.offset >> h->page_shift;
-	     p < (pg.offset + chunk) >> h->page_shift; p++)
+	for (p = off >> h->page_shift; p < (off + chunk) >> h->page_shift; p++)
 		__atomic_store_n(&h->pm.map[p], KA_PM_TAIL, __ATOMIC_RELEASE);
-	ret = _ka_dev_map_window(h->fd, r->base + i * chunk, chunk, pg.offset);
+	ret = _ka_dev_map_window(h->fd, r->base + i * chunk, chunk, off);
 	if (ret) {
-		pg.order = 0;
-		_ka_dev_ioctl(h->fd, KARENA_IOC_PAGES_FREE, &pg);
-		KA_STAT_ADD(h, block_calls, 1);
+		_ka_block_put(h, off);
 		return ret;
 	}
-	r->offs[i] = pg.offset;
+	r->offs[i] = off;
 	return 0;
 }
 
@@ -75,22 +61,14 @@ static int ka_run_map_chunk(struct ka_heap *h, struct ka_run *r, __u32 i)
 static void ka_run_unmap_from(struct ka_heap *h, struct ka_run *r, __u32 from)
 {
 	size_t chunk = ka_chunk(h);
-	struct karena_pages pg;
 	__u32 i;
 
 	if (from >= r->nr)
 		return;
 	/* Address space back to a reservation before the pages go. */
 	_ka_prim_reserve_over(r->base + from * chunk, (r->nr - from) * chunk);
-	for (i = from; i < r->nr; i++) {
-		memset(&pg, 0, sizeof(pg));
-		pg.offset = r->offs[i];
-		KA_STAT_ADD(h, block_calls, 1);
-		if (_ka_dev_ioctl(h->fd, KARENA_IOC_PAGES_FREE, &pg))
-			_ka_misuse(h, KA_MISUSE_INTERNAL, "free",
-				   r->base + i * chunk,
-				   "the kernel refused a chunk of a run");
-	}
+	for (i = from; i < r->nr; i++)
+		_ka_block_put(h, r->offs[i]);
 	r->nr = from;
 }
 
