@@ -57,10 +57,10 @@ struct karena_user_cache {
 };
 
 /* The uapi's cache flags are the slab layer's, bit for bit. */
-static_assert(KARENA_CACHE_HWALIGN == KA_CACHE_HWCACHE_ALIGN);
+static_assert(KARENA_CACHE_HWCACHE_ALIGN == KA_CACHE_HWCACHE_ALIGN);
 static_assert(KARENA_CACHE_POISON == KA_CACHE_POISON);
-static_assert(KARENA_CACHE_REDZONE == KA_CACHE_RED_ZONE);
-static_assert(KARENA_CACHE_TRACK == KA_CACHE_STORE_USER);
+static_assert(KARENA_CACHE_RED_ZONE == KA_CACHE_RED_ZONE);
+static_assert(KARENA_CACHE_STORE_USER == KA_CACHE_STORE_USER);
 static_assert(KARENA_CACHE_CONSISTENCY == KA_CACHE_CONSISTENCY_CHECKS);
 static_assert(KARENA_USER_MAX_OBJECT <= KA_CACHE_MAX_SIZE);
 

@@ -82,13 +82,21 @@ struct karena_info {
 
 #define KARENA_INFO_SIZE_VER0	4
 
-/* User cache flags (struct karena_cache_create.flags). */
-#define KARENA_CACHE_HWALIGN	0x01U /* align objects to cache lines */
-#define KARENA_CACHE_POISON	0x02U /* poison free objects (0x6b/0xa5) */
-#define KARENA_CACHE_REDZONE	0x04U /* red zones around objects */
-#define KARENA_CACHE_TRACK	0x08U /* record last alloc/free owner */
-#define KARENA_CACHE_CONSISTENCY 0x10U /* full checks on every free */
-#define KARENA_CACHE_FLAGS	0x1fU
+/* User cache flags (struct karena_cache_create.flags); Linux's SLAB_* names. */
+#define KARENA_CACHE_HWCACHE_ALIGN	0x01U /* align objects to cache lines */
+#define KARENA_CACHE_POISON		0x02U /* poison free objects (0x6b/0xa5) */
+#define KARENA_CACHE_RED_ZONE		0x04U /* red zones around objects */
+#define KARENA_CACHE_STORE_USER		0x08U /* record last alloc/free owner */
+#define KARENA_CACHE_CONSISTENCY	0x10U /* full checks on every free */
+#define KARENA_CACHE_FLAGS		0x1fU
+
+/*
+ * Deprecated spellings of the flags above, kept so that programs written
+ * against them still compile; new code uses the names above.
+ */
+#define KARENA_CACHE_HWALIGN	KARENA_CACHE_HWCACHE_ALIGN
+#define KARENA_CACHE_REDZONE	KARENA_CACHE_RED_ZONE
+#define KARENA_CACHE_TRACK	KARENA_CACHE_STORE_USER
 
 /**
  * struct karena_cache_create - KARENA_IOC_CACHE_CREATE: a new user cache.

@@ -128,9 +128,9 @@ FIXTURE_VARIANT(zero) {
 
 FIXTURE_VARIANT_ADD(zero, plain) { .flags = 0 };
 FIXTURE_VARIANT_ADD(zero, poison) { .flags = KARENA_CACHE_POISON };
-FIXTURE_VARIANT_ADD(zero, redzone) { .flags = KARENA_CACHE_REDZONE };
+FIXTURE_VARIANT_ADD(zero, redzone) { .flags = KARENA_CACHE_RED_ZONE };
 FIXTURE_VARIANT_ADD(zero, hwalign_track_consistency) {
-	.flags = KARENA_CACHE_HWALIGN | KARENA_CACHE_TRACK |
+	.flags = KARENA_CACHE_HWCACHE_ALIGN | KARENA_CACHE_STORE_USER |
 		 KARENA_CACHE_CONSISTENCY,
 };
 
@@ -824,7 +824,7 @@ static void *cache_churn(void *arg)
 	for (it = 0; it < w->iters / 8; it++) {
 		snprintf(name, sizeof(name), "churn%u", it);
 		ret = kt_cache_create(c->fd, name, 16 + it % 500, 0,
-				      it % 2 ? KARENA_CACHE_REDZONE : 0, &cc);
+				      it % 2 ? KARENA_CACHE_RED_ZONE : 0, &cc);
 		if (ret) {
 			werr(w, "CACHE_CREATE", ret);
 			continue;

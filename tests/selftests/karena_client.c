@@ -69,7 +69,7 @@ static int setup(struct kt_client *c, __u32 *cache_id, __u64 *objs,
 	if (ret)
 		return fail("mmap of the window", -ret);
 	ret = kt_cache_create(c->fd, "karena_client", OBJECT_SIZE, 0,
-			      KARENA_CACHE_REDZONE, &cc);
+			      KARENA_CACHE_RED_ZONE, &cc);
 	if (ret)
 		return fail("CACHE_CREATE", -ret);
 	*cache_id = cc.cache_id;

@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 		ret = kt_map(&client);
 	if (!ret)
 		ret = kt_cache_create(client.fd, "stress-shared", OBJ_SIZE, 0,
-				      KARENA_CACHE_REDZONE, &cc);
+				      KARENA_CACHE_RED_ZONE, &cc);
 	if (ret) {
 		fprintf(stderr, "# open, map, shared cache: %s\n",
 			strerror(-ret));
