@@ -43,7 +43,7 @@ kdir=$(kernel_kdir stock)
 mkdir -p "$out/kernel/include"
 cp -pu "$KARENA_TOP"/bench/kernel/Kbuild "$KARENA_TOP"/bench/kernel/*.[ch] \
 	"$out/kernel/"
-cp -pu "$KARENA_TOP/module/karena.h" "$out/kernel/include/"
+cp -pu "$KARENA_TOP/module/include/karena_kernel.h" "$out/kernel/include/"
 make -C "$kdir" M="$out/kernel" W=1 \
 	KBUILD_EXTRA_SYMBOLS="$mods/Module.symvers" modules \
 	>"$out/kernel/build.log" 2>&1 || {

@@ -46,7 +46,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 
-#include "karena.h"
+#include <karena_kernel.h>
 
 /* Module parameters (main.c); validated once at load, read-only after. */
 extern unsigned int karena_arena_mb;

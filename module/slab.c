@@ -1059,7 +1059,7 @@ EXPORT_SYMBOL_IF_KUNIT(ka_cache_create);
  * @name: unique name, 1 to 31 characters from [A-Za-z0-9_.:-].
  * @size: object size in bytes, 1 to 8 pages.
  * @align: 0 for the default (8 bytes) or a power of two up to PAGE_SIZE.
- * @flags: KA_CACHE_* flags of karena.h.
+ * @flags: KA_CACHE_* flags of karena_kernel.h.
  * @ctor: optional constructor, run once per object when its slab is made
  *	(not on each allocation: see ka_cache_create()).
  *

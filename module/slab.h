@@ -51,7 +51,7 @@
 #endif
 
 #include "buddy.h"
-#include "karena.h"
+#include <karena_kernel.h>
 
 /* === Limits === */
 
@@ -81,8 +81,8 @@
 /* === Flags === */
 
 /*
- * Private flags, beyond the public KA_CACHE_* flags of karena.h; only
- * ka_cache_create() accepts them.
+ * Private flags, beyond the public KA_CACHE_* flags of karena_kernel.h;
+ * only ka_cache_create() accepts them.
  *
  * KA_CACHE_USER: a user cache of the device layer: off-slab layout, slab
  * pages zeroed before use and marked KA_PAGE_USER, no magazines (every
@@ -435,7 +435,7 @@ struct ka_cache_info {
 extern struct mutex ka_slab_mutex;
 extern struct list_head ka_slab_caches;
 
-/* === Cache API (slab.c); the public half is in karena.h === */
+/* === Cache API (slab.c); the public half is in karena_kernel.h === */
 
 struct ka_cache *ka_cache_create(const struct ka_cache_args *args);
 void *ka_cache_alloc_caller(struct ka_cache *cache, gfp_t gfp,

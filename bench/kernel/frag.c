@@ -23,7 +23,7 @@
 #include <linux/vmstat.h>
 
 #include "bench.h"
-#include "karena.h"
+#include <karena_kernel.h>
 
 #define KB_FRAG_MAX_ORDER	10	/* largest order probed on both sides */
 #define KB_FRAG_RESERVE_PAGES	(64UL << (20 - PAGE_SHIFT))

@@ -29,7 +29,7 @@
 #include <linux/vmalloc.h>
 
 #include "bench.h"
-#include "karena.h"
+#include <karena_kernel.h>
 
 /* === Parameters === */
 

@@ -16,7 +16,7 @@
 #include <linux/string.h>
 
 #include "bench.h"
-#include "karena.h"
+#include <karena_kernel.h>
 
 /* Pages of the longest bulk array. */
 #define KB_BULK_PAGES	64

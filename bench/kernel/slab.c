@@ -21,7 +21,7 @@
 #include <linux/workqueue.h>
 
 #include "bench.h"
-#include "karena.h"
+#include <karena_kernel.h>
 
 /* === Caches === */
 

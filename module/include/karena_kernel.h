@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * karena: in-kernel API for other modules.
+ * karena: in-kernel API for other modules (#include <karena_kernel.h>).
  *
  * karena runs a buddy page allocator over a private arena of physical
  * pages, with slab caches on top.  This header is what another module
- * includes to allocate from it; see Documentation/ for the design.
+ * includes to allocate from it; see Documentation/ for the design and
+ * Documentation/naming.rst for which names are exported.
  */
-#ifndef KARENA_H
-#define KARENA_H
+#ifndef KARENA_KERNEL_H
+#define KARENA_KERNEL_H
 
 #include <linux/bits.h>
 #include <linux/gfp.h>
@@ -78,4 +79,4 @@ static inline void *karena_kzalloc(size_t size, gfp_t gfp)
 	return karena_kmalloc(size, gfp | __GFP_ZERO);
 }
 
-#endif /* KARENA_H */
+#endif /* KARENA_KERNEL_H */
