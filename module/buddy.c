@@ -326,7 +326,7 @@ static bool ka_pcp_enabled(struct ka_arena *arena, unsigned int order,
 			   unsigned int flags)
 {
 	return order < KA_PCP_ORDERS && arena->pcp_high[order] &&
-	       !(flags & KA_ALLOC_NOPCP);
+	       !(flags & KARENA_ALLOC_NOPCP);
 }
 
 /* Lock this CPU's lists; the task stays on this CPU until unlock. */
@@ -570,8 +570,8 @@ static void ka_zero_block(struct page *page, unsigned int order)
 /**
  * ka_alloc_pages() - allocate a block of 2^order pages from an arena.
  * @arena: the arena.
- * @flags: %KA_ALLOC_ZERO to zero the block, %KA_ALLOC_NOPCP to bypass the
- *	per-CPU lists.
+ * @flags: %KARENA_ALLOC_ZERO to zero the block, %KARENA_ALLOC_NOPCP to
+ *	bypass the per-CPU lists.
  * @order: log2 of the number of pages, at most the arena's max_order.
  *
  * The block is physically contiguous and aligned to its size; its pages
@@ -613,7 +613,7 @@ struct page *ka_alloc_pages(struct ka_arena *arena, unsigned int flags,
 
 	atomic_long_inc(&arena->stats[order].allocs);
 	page = ka_desc_page(arena, d);
-	if (flags & KA_ALLOC_ZERO)
+	if (flags & KARENA_ALLOC_ZERO)
 		ka_zero_block(page, order);
 	return page;
 
@@ -747,7 +747,7 @@ unsigned long ka_alloc_pages_bulk(struct ka_arena *arena, unsigned int flags,
 		struct page *page = ka_desc_page(arena, d);
 
 		list_del(&d->lru);
-		if (flags & KA_ALLOC_ZERO)
+		if (flags & KARENA_ALLOC_ZERO)
 			clear_highpage(page);
 		while (pages[i])
 			i++;
@@ -1365,8 +1365,6 @@ void karena_buddy_exit(void)
  */
 struct page *karena_alloc_pages(unsigned int flags, unsigned int order)
 {
-	BUILD_BUG_ON(KARENA_ALLOC_ZERO != KA_ALLOC_ZERO);
-	BUILD_BUG_ON(KARENA_ALLOC_NOPCP != KA_ALLOC_NOPCP);
 	return ka_alloc_pages(karena_arena, flags, order);
 }
 EXPORT_SYMBOL_GPL(karena_alloc_pages);

@@ -20,6 +20,8 @@
 #include <linux/mm_types.h>
 #include <linux/types.h>
 
+#include <karena_kernel.h>
+
 struct ka_arena;
 
 /**
@@ -66,10 +68,11 @@ struct ka_page_desc {
 	u16 flags;
 };
 
-/* Flags of ka_alloc_pages(), karena_alloc_pages() and the bulk calls. */
-#define KA_ALLOC_ZERO	BIT(0)	/* zero the block before returning it */
-#define KA_ALLOC_NOPCP	BIT(1)	/* bypass the per-CPU lists */
-#define KA_ALLOC_FLAGS	(KA_ALLOC_ZERO | KA_ALLOC_NOPCP)
+/*
+ * Flags of ka_alloc_pages() and the bulk calls: the KARENA_ALLOC_* flags of
+ * the exported API (karena_kernel.h), passed through unchanged.
+ */
+#define KA_ALLOC_FLAGS	(KARENA_ALLOC_ZERO | KARENA_ALLOC_NOPCP)
 
 /* The global arena; NULL until karena_buddy_init() succeeds. */
 extern struct ka_arena *karena_arena;

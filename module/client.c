@@ -299,7 +299,7 @@ int karena_pages_alloc(struct karena_client *client, unsigned int order,
 	ret = karena_client_charge(client, bytes);
 	if (ret)
 		goto err_unlock;
-	block->head = ka_alloc_pages(karena_arena, KA_ALLOC_ZERO, order);
+	block->head = ka_alloc_pages(karena_arena, KARENA_ALLOC_ZERO, order);
 	if (!block->head) {
 		ret = -ENOMEM;
 		goto err_uncharge;

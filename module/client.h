@@ -14,7 +14,7 @@
  *    client it is erased from the window and unmapped from every mapping
  *    of the client's address_space (unmap_mapping_range), and only then
  *    returned to the buddy layer;
- *  - pages reach a client zeroed (KA_ALLOC_ZERO);
+ *  - pages reach a client zeroed (KARENA_ALLOC_ZERO);
  *  - no metadata lives in window pages;
  *  - a client is used only from the mm that opened it.
  *

@@ -175,7 +175,7 @@ static void *ka_kmalloc_large(struct ka_kmalloc_set *set, size_t size,
 	if (order > ka_arena_max_order(set->arena))
 		return NULL;
 	page = ka_alloc_pages(set->arena,
-			      (gfp & __GFP_ZERO) ? KA_ALLOC_ZERO : 0, order);
+			      (gfp & __GFP_ZERO) ? KARENA_ALLOC_ZERO : 0, order);
 	if (!page)
 		return NULL;
 	ka_block_set_owner(set->arena, page, KA_PAGE_BUDDY, set);

@@ -446,7 +446,7 @@ static struct ka_slab *ka_slab_new(struct ka_cache *cache)
 	struct page *page;
 	void *addr;
 
-	page = ka_alloc_pages(cache->arena, user ? KA_ALLOC_ZERO : 0,
+	page = ka_alloc_pages(cache->arena, user ? KARENA_ALLOC_ZERO : 0,
 			      cache->order);
 	if (!page)
 		return NULL;

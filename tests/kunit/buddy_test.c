@@ -164,7 +164,7 @@ static void buddy_split_and_merge_restore_max_order(struct kunit *test)
 	struct page *page;
 	unsigned int o;
 
-	page = ka_alloc_pages(arena, KA_ALLOC_NOPCP, order);
+	page = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, order, KA_PAGE_BUDDY));
 	KUNIT_EXPECT_PTR_EQ(test, page, arena->chunks[0].page);
@@ -197,8 +197,8 @@ static void buddy_merge_is_order_independent(struct kunit *test)
 	struct ka_arena *arena = kt_arena(test, 1, 4);
 	struct page *a, *b;
 
-	a = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 3);
-	b = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 3);
+	a = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 3);
+	b = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 3);
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	KUNIT_EXPECT_EQ(test, abs((long)(page_to_pfn(a) - page_to_pfn(b))), 8L);
@@ -207,8 +207,8 @@ static void buddy_merge_is_order_independent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, a, 3), 0);
 	kt_expect_whole(test, arena);
 
-	a = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 3);
-	b = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 3);
+	a = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 3);
+	b = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 3);
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, a, 3), 0);
@@ -226,7 +226,7 @@ static void buddy_blocks_aligned_to_their_order(struct kunit *test)
 	blocks = kunit_kcalloc(test, nr, sizeof(*blocks), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, blocks);
 	for (i = 0; i < nr; i++) {
-		blocks[i] = ka_alloc_pages(arena, KA_ALLOC_NOPCP, order);
+		blocks[i] = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, order);
 		KUNIT_ASSERT_NOT_NULL(test, blocks[i]);
 		KUNIT_EXPECT_EQ(test, page_to_pfn(blocks[i]) & ((1UL << order) - 1),
 				0UL);
@@ -236,7 +236,7 @@ static void buddy_blocks_aligned_to_their_order(struct kunit *test)
 			KUNIT_EXPECT_NE(test, page_to_pfn(blocks[i]),
 					page_to_pfn(blocks[j]));
 	}
-	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, KA_ALLOC_NOPCP, order));
+	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, order));
 	KUNIT_EXPECT_EQ(test, ka_arena_nr_free(arena), 0UL);
 	KUNIT_EXPECT_EQ(test, ka_arena_validate(arena), 0);
 	for (i = 0; i < nr; i++)
@@ -251,7 +251,7 @@ static void buddy_never_merges_across_chunks(struct kunit *test)
 	unsigned int i;
 
 	for (i = 0; i < 16; i++) {
-		pages[i] = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 0);
+		pages[i] = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 0);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 	}
 	for (i = 0; i < 16; i++)
@@ -307,7 +307,7 @@ static void buddy_zeroes_when_asked(struct kunit *test)
 	unsigned int round;
 
 	for (round = 0; round < 2; round++) {
-		page = ka_alloc_pages(arena, round ? KA_ALLOC_ZERO : 0, order);
+		page = ka_alloc_pages(arena, round ? KARENA_ALLOC_ZERO : 0, order);
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		if (round)
 			KUNIT_EXPECT_TRUE(test, kt_filled(page, order, 0));
@@ -315,7 +315,7 @@ static void buddy_zeroes_when_asked(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, order), 0);
 	}
 	/* The same block comes back zeroed even when it was dirty. */
-	page = ka_alloc_pages(arena, KA_ALLOC_ZERO, order);
+	page = ka_alloc_pages(arena, KARENA_ALLOC_ZERO, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_TRUE(test, kt_filled(page, order, 0));
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, order), 0);
@@ -362,7 +362,7 @@ static void buddy_bulk_fills_only_empty_slots(struct kunit *test)
 	pages[1] = mine[0];
 	pages[6] = mine[1];
 	memset(page_address(mine[0]), 0x5a, PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, ka_alloc_pages_bulk(arena, KA_ALLOC_ZERO, 8,
+	KUNIT_EXPECT_EQ(test, ka_alloc_pages_bulk(arena, KARENA_ALLOC_ZERO, 8,
 						  pages), 8UL);
 	KUNIT_EXPECT_PTR_EQ(test, pages[1], mine[0]);
 	KUNIT_EXPECT_PTR_EQ(test, pages[6], mine[1]);
@@ -430,7 +430,7 @@ static void pcp_nopcp_bypasses_lists(struct kunit *test)
 	struct ka_arena *arena = kt_arena(test, 8, 6);
 	struct page *page;
 
-	page = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 0);
+	page = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_PCP), 0UL);
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, 0), 0);
@@ -447,7 +447,7 @@ static void pcp_free_trims_at_high_mark(struct kunit *test)
 		kunit_skip(test, "arena too small for per-CPU lists");
 	KUNIT_ASSERT_LT(test, high, (unsigned int)ARRAY_SIZE(pages));
 	for (i = 0; i <= high; i++) {
-		pages[i] = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 1);
+		pages[i] = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 1);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 	}
 	preempt_disable();
@@ -743,7 +743,7 @@ static void validate_detects_corruption(struct kunit *test)
 	struct ka_page_desc *d;
 	struct page *page;
 
-	page = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 1);
+	page = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 1);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_ASSERT_EQ(test, ka_arena_validate(arena), 0);
 	d = ka_page_desc(arena, page);
@@ -895,10 +895,10 @@ static void buddy_create_falls_back_to_smaller_chunks(struct kunit *test)
 	/* Blocks above the chunks' order are not to be had. */
 	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, 0, 2));
 	for (i = 0; i < ARRAY_SIZE(pages); i++) {
-		pages[i] = ka_alloc_pages(arena, KA_ALLOC_NOPCP, 1);
+		pages[i] = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 1);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 	}
-	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, KA_ALLOC_NOPCP, 0));
+	KUNIT_EXPECT_NULL(test, ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, 0));
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		KUNIT_EXPECT_EQ(test, ka_free_pages(arena, pages[i], 1), 0);
 	kt_expect_whole(test, arena);
@@ -1031,7 +1031,7 @@ static void buddy_random_sequence_matches_shadow(struct kunit *test)
 			if (find_next_bit(used, at + (1UL << order), at) <
 			    at + (1UL << order))
 				bad++;
-			if ((flags & KA_ALLOC_ZERO) &&
+			if ((flags & KARENA_ALLOC_ZERO) &&
 			    !kt_filled(b->page, order, 0))
 				bad++;
 			bitmap_set(used, at, 1 << order);
