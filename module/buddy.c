@@ -171,7 +171,7 @@ static void ka_set_block_state(struct ka_page_desc *head, unsigned int order,
 
 static bool ka_state_allocated(unsigned int state)
 {
-	return state >= KA_PAGE_BUDDY && state < KA_PAGE_NR_STATES;
+	return state >= KA_PAGE_BLOCK && state < KA_PAGE_NR_STATES;
 }
 
 /* === Free lists: every function here needs arena->lock === */
@@ -413,8 +413,8 @@ static struct ka_page_desc *ka_pcp_take(struct ka_arena *arena,
 	list_del(&d->lru);
 	pcp->count[order]--;
 	atomic_long_sub(1L << order, &arena->nr_state[KA_PAGE_PCP]);
-	ka_set_block_state(d, order, KA_PAGE_BUDDY, NULL);
-	atomic_long_add(1L << order, &arena->nr_state[KA_PAGE_BUDDY]);
+	ka_set_block_state(d, order, KA_PAGE_BLOCK, NULL);
+	atomic_long_add(1L << order, &arena->nr_state[KA_PAGE_BLOCK]);
 	return d;
 }
 
@@ -552,8 +552,8 @@ static struct ka_page_desc *ka_buddy_alloc(struct ka_arena *arena,
 	spin_lock_irqsave(&arena->lock, flags);
 	d = ka_rmqueue(arena, order);
 	if (d) {
-		ka_set_block_state(d, order, KA_PAGE_BUDDY, NULL);
-		atomic_long_add(1L << order, &arena->nr_state[KA_PAGE_BUDDY]);
+		ka_set_block_state(d, order, KA_PAGE_BLOCK, NULL);
+		atomic_long_add(1L << order, &arena->nr_state[KA_PAGE_BLOCK]);
 	}
 	spin_unlock_irqrestore(&arena->lock, flags);
 	return d;
@@ -575,7 +575,7 @@ static void ka_zero_block(struct page *page, unsigned int order)
  * @order: log2 of the number of pages, at most the arena's max_order.
  *
  * The block is physically contiguous and aligned to its size; its pages
- * are in state %KA_PAGE_BUDDY with no owner (see ka_block_set_owner()).
+ * are in state %KA_PAGE_BLOCK with no owner (see ka_block_set_owner()).
  * If the free lists are empty, every CPU's lists are drained and the
  * allocation is retried once.
  *
@@ -731,8 +731,8 @@ unsigned long ka_alloc_pages_bulk(struct ka_arena *arena, unsigned int flags,
 			d = ka_rmqueue(arena, 0);
 			if (!d)
 				break;
-			ka_set_block_state(d, 0, KA_PAGE_BUDDY, NULL);
-			atomic_long_inc(&arena->nr_state[KA_PAGE_BUDDY]);
+			ka_set_block_state(d, 0, KA_PAGE_BLOCK, NULL);
+			atomic_long_inc(&arena->nr_state[KA_PAGE_BLOCK]);
 			list_add_tail(&d->lru, &taken);
 		}
 		spin_unlock_irqrestore(&arena->lock, irqflags);
@@ -809,7 +809,7 @@ EXPORT_SYMBOL_IF_KUNIT(ka_free_pages_bulk);
  * ka_block_set_owner() - mark an allocated block as used by a layer.
  * @arena: the arena.
  * @head: the block's first page, allocated from @arena.
- * @state: %KA_PAGE_BUDDY, %KA_PAGE_SLAB or %KA_PAGE_USER.
+ * @state: %KA_PAGE_BLOCK, %KA_PAGE_SLAB or %KA_PAGE_USER.
  * @owner: the owning object (a slab, a client), or NULL.
  *
  * Sets @state and @owner on every page of the block, so that
@@ -1194,7 +1194,7 @@ EXPORT_SYMBOL_IF_KUNIT(ka_arena_create_flexible);
 static const char * const ka_state_name[KA_PAGE_NR_STATES] = {
 	[KA_PAGE_FREE]	= "free",
 	[KA_PAGE_PCP]	= "pcp",
-	[KA_PAGE_BUDDY]	= "buddy",
+	[KA_PAGE_BLOCK]	= "block",
 	[KA_PAGE_SLAB]	= "slab",
 	[KA_PAGE_USER]	= "user",
 };
@@ -1204,7 +1204,7 @@ static const char * const ka_state_name[KA_PAGE_NR_STATES] = {
  * @state: an enum ka_page_state value.
  *
  * Context: Any context.
- * Return: a static string ("free", "pcp", "buddy", "slab", "user" or "?").
+ * Return: a static string ("free", "pcp", "block", "slab", "user" or "?").
  */
 const char *ka_page_state_name(unsigned int state)
 {
@@ -1237,9 +1237,9 @@ unsigned long ka_arena_report_leaks(struct ka_arena *arena)
 	}
 	if (!blocks)
 		return 0;
-	pr_err("arena %s: %lu pages in %lu blocks still allocated at destroy (buddy %ld, slab %ld, user %ld); the chunks go back to the kernel anyway\n",
+	pr_err("arena %s: %lu pages in %lu blocks still allocated at destroy (block %ld, slab %ld, user %ld); the chunks go back to the kernel anyway\n",
 	       arena->name, pages, blocks,
-	       atomic_long_read(&arena->nr_state[KA_PAGE_BUDDY]),
+	       atomic_long_read(&arena->nr_state[KA_PAGE_BLOCK]),
 	       atomic_long_read(&arena->nr_state[KA_PAGE_SLAB]),
 	       atomic_long_read(&arena->nr_state[KA_PAGE_USER]));
 	for (i = 0; i < arena->nr_pages && shown < 8; i++) {

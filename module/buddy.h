@@ -29,7 +29,8 @@ struct ka_arena;
  * @KA_PAGE_FREE: on a buddy free list (head) or inside a free block.
  * @KA_PAGE_PCP: part of a free low-order block parked on a per-CPU page
  *	list (orders below KA_PCP_ORDERS); does not merge until drained.
- * @KA_PAGE_BUDDY: allocated through the page API (karena_alloc_pages()).
+ * @KA_PAGE_BLOCK: allocated as a page block through the page API
+ *	(ka_alloc_pages(), karena_alloc_pages()), no layer has claimed it.
  * @KA_PAGE_SLAB: part of a slab of a kernel-side cache.
  * @KA_PAGE_USER: given to a /dev/karena client (page block or user slab).
  * @KA_PAGE_NR_STATES: number of states (for per-state counters).
@@ -40,7 +41,7 @@ struct ka_arena;
 enum ka_page_state {
 	KA_PAGE_FREE,
 	KA_PAGE_PCP,
-	KA_PAGE_BUDDY,
+	KA_PAGE_BLOCK,
 	KA_PAGE_SLAB,
 	KA_PAGE_USER,
 	KA_PAGE_NR_STATES,

@@ -378,7 +378,7 @@ static int ka_hold_alloc(struct ka_arena *arena, unsigned int order,
 
 		if (!page)
 			return -ENOMEM;
-		ka_block_set_owner(arena, page, KA_PAGE_BUDDY, &ka_hold_list);
+		ka_block_set_owner(arena, page, KA_PAGE_BLOCK, &ka_hold_list);
 		list_add_tail(&ka_page_desc(arena, page)->lru, &ka_hold_list);
 		ka_hold_blocks++;
 		ka_hold_pages += 1UL << order;

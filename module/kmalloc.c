@@ -6,7 +6,7 @@
  * "kmalloc-8192" in powers of two plus 96 and 192 (as SLUB's
  * kmalloc_caches): a request takes the smallest class that holds it.
  * Above 8192 bytes a request goes straight to the buddy layer as a block
- * of get_order(size) pages, marked KA_PAGE_BUDDY with the kmalloc set as
+ * of get_order(size) pages, marked KA_PAGE_BLOCK with the kmalloc set as
  * owner; ka_kfree() of such a block finds its order in the page
  * descriptor, so the caller never passes a size.
  *
@@ -178,7 +178,7 @@ static void *ka_kmalloc_large(struct ka_kmalloc_set *set, size_t size,
 			      (gfp & __GFP_ZERO) ? KARENA_ALLOC_ZERO : 0, order);
 	if (!page)
 		return NULL;
-	ka_block_set_owner(set->arena, page, KA_PAGE_BUDDY, set);
+	ka_block_set_owner(set->arena, page, KA_PAGE_BLOCK, set);
 	atomic_long_inc(&set->large_allocs);
 	atomic_long_add(1L << order, &set->large_pages);
 	return page_address(page);
@@ -250,7 +250,7 @@ static struct ka_cache *ka_kmalloc_lookup(struct ka_kmalloc_set *set,
 		if (slab && ka_kmalloc_owns(set, slab->cache) &&
 		    ka_slab_obj_ok(slab->cache, slab, p))
 			return slab->cache;
-	} else if (state == KA_PAGE_BUDDY && READ_ONCE(d->owner) == set &&
+	} else if (state == KA_PAGE_BLOCK && READ_ONCE(d->owner) == set &&
 		   (READ_ONCE(d->flags) & KA_DESC_HEAD) && PAGE_ALIGNED(p)) {
 		*order = READ_ONCE(d->order);
 		return NULL;
@@ -261,7 +261,7 @@ static struct ka_cache *ka_kmalloc_lookup(struct ka_kmalloc_set *set,
 	       p, set->caches[0] ? set->caches[0]->name : "kmalloc",
 	       !d ? "outside the arena" :
 	       state == KA_PAGE_SLAB ? "not an object start of a kmalloc class" :
-	       state == KA_PAGE_BUDDY ? "not the start of a large kmalloc block" :
+	       state == KA_PAGE_BLOCK ? "not the start of a large kmalloc block" :
 	       "the page is free or not kmalloc memory");
 	return ERR_PTR(-EINVAL);
 }

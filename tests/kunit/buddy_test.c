@@ -82,7 +82,7 @@ static void buddy_test_exit(struct kunit *test)
 	if (!arena)
 		return;
 	kt_expect_whole(test, arena);
-	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BUDDY), 0UL);
+	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BLOCK), 0UL);
 	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_SLAB), 0UL);
 	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_USER), 0UL);
 	ka_arena_destroy(arena);
@@ -105,7 +105,7 @@ static const unsigned int kt_small_orders[] = { 0, 1, 2, 3, 4, 5, 6 };
 KUNIT_ARRAY_PARAM(kt_small_order, kt_small_orders, kt_order_desc);
 
 static const enum ka_page_state kt_alloc_states[] = {
-	KA_PAGE_BUDDY, KA_PAGE_SLAB, KA_PAGE_USER,
+	KA_PAGE_BLOCK, KA_PAGE_SLAB, KA_PAGE_USER,
 };
 
 static void kt_state_desc(const enum ka_page_state *s, char *desc)
@@ -166,7 +166,7 @@ static void buddy_split_and_merge_restore_max_order(struct kunit *test)
 
 	page = ka_alloc_pages(arena, KARENA_ALLOC_NOPCP, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, order, KA_PAGE_BUDDY));
+	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, order, KA_PAGE_BLOCK));
 	KUNIT_EXPECT_PTR_EQ(test, page, arena->chunks[0].page);
 	KUNIT_EXPECT_EQ(test, ka_arena_validate(arena), 0);
 	/* One free upper half at each order from order to max_order - 1. */
@@ -231,7 +231,7 @@ static void buddy_blocks_aligned_to_their_order(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, page_to_pfn(blocks[i]) & ((1UL << order) - 1),
 				0UL);
 		KUNIT_EXPECT_TRUE(test, kt_block_is(arena, blocks[i], order,
-						    KA_PAGE_BUDDY));
+						    KA_PAGE_BLOCK));
 		for (j = 0; j < i; j++)
 			KUNIT_EXPECT_NE(test, page_to_pfn(blocks[i]),
 					page_to_pfn(blocks[j]));
@@ -282,7 +282,7 @@ static void buddy_exhaustion_and_recovery(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&arena->stats[0].failures), 1L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&arena->stats[4].failures), 1L);
 	KUNIT_EXPECT_EQ(test, ka_arena_nr_free(arena), 0UL);
-	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BUDDY), nr);
+	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BLOCK), nr);
 	KUNIT_EXPECT_EQ(test, ka_arena_validate(arena), 0);
 
 	for (i = 0; i < nr; i++)
@@ -335,18 +335,18 @@ static void buddy_bulk_alloc_and_free(struct kunit *test)
 	for (i = 0; i < nr; i++) {
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 		KUNIT_EXPECT_TRUE(test, kt_block_is(arena, pages[i], 0,
-						    KA_PAGE_BUDDY));
+						    KA_PAGE_BLOCK));
 		for (j = 0; j < i; j++)
 			KUNIT_EXPECT_PTR_NE(test, pages[i], pages[j]);
 	}
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&arena->stats[0].allocs),
 			(long)nr);
-	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BUDDY), nr);
+	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BLOCK), nr);
 	KUNIT_EXPECT_EQ(test, ka_arena_validate(arena), 0);
 	ka_free_pages_bulk(arena, nr, pages);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&arena->stats[0].frees),
 			(long)nr);
-	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BUDDY), 0UL);
+	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BLOCK), 0UL);
 }
 
 static void buddy_bulk_fills_only_empty_slots(struct kunit *test)
@@ -371,7 +371,7 @@ static void buddy_bulk_fills_only_empty_slots(struct kunit *test)
 	for (i = 0; i < 8; i++)
 		if (i != 1 && i != 6)
 			KUNIT_EXPECT_TRUE(test, kt_filled(pages[i], 0, 0));
-	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BUDDY), 8UL);
+	KUNIT_EXPECT_EQ(test, kt_state(arena, KA_PAGE_BLOCK), 8UL);
 	ka_free_pages_bulk(arena, 8, pages);
 }
 
@@ -593,7 +593,7 @@ static void bad_free_interior_page_refused(struct kunit *test)
 					    arena->chunks[0].page + 9, 0),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, kt_bad(arena, KA_BAD_INTERIOR), 3UL);
-	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, 2, KA_PAGE_BUDDY));
+	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, 2, KA_PAGE_BLOCK));
 	KUNIT_EXPECT_EQ(test, ka_arena_validate(arena), 0);
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, 2), 0);
 }
@@ -609,7 +609,7 @@ static void bad_free_wrong_order_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, 3), -EINVAL);
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, 99), -EINVAL);
 	KUNIT_EXPECT_EQ(test, kt_bad(arena, KA_BAD_ORDER), 3UL);
-	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, 2, KA_PAGE_BUDDY));
+	KUNIT_EXPECT_TRUE(test, kt_block_is(arena, page, 2, KA_PAGE_BLOCK));
 	KUNIT_EXPECT_EQ(test, ka_arena_validate(arena), 0);
 	KUNIT_EXPECT_EQ(test, ka_free_pages(arena, page, 2), 0);
 }
@@ -751,7 +751,7 @@ static void validate_detects_corruption(struct kunit *test)
 	/* A page of an allocated block claims to be free. */
 	d[1].state = KA_PAGE_FREE;
 	KUNIT_EXPECT_GT(test, ka_arena_validate(arena), 0);
-	d[1].state = KA_PAGE_BUDDY;
+	d[1].state = KA_PAGE_BLOCK;
 
 	/* A free-list counter is off. */
 	arena->nr_free_blocks[1]++;

@@ -1165,7 +1165,7 @@ static void kmalloc_large_goes_to_buddy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ka_ksize(set, p), PAGE_SIZE << 2);
 	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, PAGE_SIZE << 2));
 	d = ka_virt_desc(kt->arena, p);
-	KUNIT_EXPECT_EQ(test, d->state, (u8)KA_PAGE_BUDDY);
+	KUNIT_EXPECT_EQ(test, d->state, (u8)KA_PAGE_BLOCK);
 	KUNIT_EXPECT_EQ(test, d->order, (u8)2);
 	KUNIT_EXPECT_PTR_EQ(test, d->owner, (void *)set);
 	KUNIT_EXPECT_EQ(test, ka_arena_nr_free(kt->arena), before - 4);

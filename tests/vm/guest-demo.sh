@@ -30,7 +30,7 @@ section_debugfs() {
 # (Documentation/buddy.rst), since nothing else allocates yet.
 section_buddy() {
 	heading "The buddy allocator: free blocks per order, per chunk"
-	show "grep -E '^(chunks|max_order|pages|free|pcp|buddy|slab)=' $dbg/arena"
+	show "grep -E '^(chunks|max_order|pages|free|pcp|block|slab)=' $dbg/arena"
 	show "head -n 2 $dbg/buddyinfo; grep Total $dbg/buddyinfo"
 	heading "A few allocations (3 pages, 2 blocks of 8 pages) through $dbg/hold"
 	show "echo 'alloc 0 3' >$dbg/hold && echo 'alloc 3 2' >$dbg/hold && cat $dbg/hold"
