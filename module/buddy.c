@@ -63,8 +63,8 @@
 
 /* === Data === */
 
-/* The module's arena, made by karena_buddy_init(); NULL before and after. */
-struct ka_arena *karena_arena;
+/* The module's arena, made by ka_buddy_init(); NULL before and after. */
+struct ka_arena *ka_global_arena;
 
 /* Dynamic CPU-hotplug state of the CPU-dead callback; 0 when not set up. */
 static int ka_cpuhp_state;
@@ -1290,10 +1290,10 @@ EXPORT_SYMBOL_IF_KUNIT(ka_arena_destroy);
 /* === The module's arena and its public API === */
 
 /**
- * karena_buddy_init() - set up the buddy layer and the module's arena.
+ * ka_buddy_init() - set up the buddy layer and the module's arena.
  *
- * Makes karena_arena from the arena_mb, max_order and min_order parameters
- * (already checked by karena_check_params()), in chunks of max_order if
+ * Makes ka_global_arena from the arena_mb, max_order and min_order parameters
+ * (already checked by ka_check_params()), in chunks of max_order if
  * the kernel has enough free blocks of that order, else of the smallest
  * order down to min_order that it has (ka_arena_create_flexible()), and
  * adds its debugfs files.
@@ -1301,7 +1301,7 @@ EXPORT_SYMBOL_IF_KUNIT(ka_arena_destroy);
  * Context: Process context, module load.
  * Return: 0, or a negative errno (-ENOMEM if the arena cannot be had).
  */
-int karena_buddy_init(void)
+int ka_buddy_init(void)
 {
 	struct ka_arena *arena;
 	unsigned int chunks;
@@ -1313,23 +1313,23 @@ int karena_buddy_init(void)
 		return ret;
 	ka_cpuhp_state = ret;
 
-	chunks = ((unsigned long)karena_arena_mb << 20) >>
-		 (PAGE_SHIFT + karena_max_order);
+	chunks = ((unsigned long)ka_arena_mb << 20) >>
+		 (PAGE_SHIFT + ka_max_order);
 	arena = ka_arena_create_flexible(KBUILD_MODNAME, chunks,
-					 karena_max_order, karena_min_order);
+					 ka_max_order, ka_min_order);
 	if (!arena) {
 		ret = -ENOMEM;
 		goto err_cpuhp;
 	}
-	karena_arena = arena;
-	ka_arena_debugfs_init(arena, karena_debugfs_root);
-	if (arena->max_order < karena_max_order)
+	ka_global_arena = arena;
+	ka_arena_debugfs_init(arena, ka_debugfs_root);
+	if (arena->max_order < ka_max_order)
 		pr_warn("arena: %u MiB in %u chunks of order %u: the kernel ran out of free blocks of order %u; page blocks above order %u are not available\n",
-			karena_arena_mb, arena->nr_chunks, arena->max_order,
+			ka_arena_mb, arena->nr_chunks, arena->max_order,
 			arena->max_order + 1, arena->max_order);
 	else
 		pr_info("arena: %u MiB in %u chunks of order %u\n",
-			karena_arena_mb, arena->nr_chunks, arena->max_order);
+			ka_arena_mb, arena->nr_chunks, arena->max_order);
 	return 0;
 
 err_cpuhp:
@@ -1339,15 +1339,15 @@ err_cpuhp:
 }
 
 /**
- * karena_buddy_exit() - destroy the module's arena.
+ * ka_buddy_exit() - destroy the module's arena.
  *
  * Context: Process context, module unload, after every user is gone.
  */
-void karena_buddy_exit(void)
+void ka_buddy_exit(void)
 {
-	ka_arena_debugfs_exit(karena_arena);
-	ka_arena_destroy(karena_arena);
-	karena_arena = NULL;
+	ka_arena_debugfs_exit(ka_global_arena);
+	ka_arena_destroy(ka_global_arena);
+	ka_global_arena = NULL;
 	cpuhp_remove_multi_state(ka_cpuhp_state);
 	ka_cpuhp_state = 0;
 }
@@ -1365,7 +1365,7 @@ void karena_buddy_exit(void)
  */
 struct page *karena_alloc_pages(unsigned int flags, unsigned int order)
 {
-	return ka_alloc_pages(karena_arena, flags, order);
+	return ka_alloc_pages(ka_global_arena, flags, order);
 }
 EXPORT_SYMBOL_GPL(karena_alloc_pages);
 
@@ -1382,7 +1382,7 @@ EXPORT_SYMBOL_GPL(karena_alloc_pages);
  */
 int karena_free_pages(struct page *page, unsigned int order)
 {
-	return ka_free_pages(karena_arena, page, order);
+	return ka_free_pages(ka_global_arena, page, order);
 }
 EXPORT_SYMBOL_GPL(karena_free_pages);
 
@@ -1402,7 +1402,7 @@ unsigned long karena_alloc_pages_bulk_array(unsigned int flags,
 					    unsigned long nr,
 					    struct page **pages)
 {
-	return ka_alloc_pages_bulk(karena_arena, flags, nr, pages);
+	return ka_alloc_pages_bulk(ka_global_arena, flags, nr, pages);
 }
 EXPORT_SYMBOL_GPL(karena_alloc_pages_bulk_array);
 
@@ -1417,6 +1417,6 @@ EXPORT_SYMBOL_GPL(karena_alloc_pages_bulk_array);
  */
 void karena_free_pages_bulk_array(unsigned long nr, struct page **pages)
 {
-	ka_free_pages_bulk(karena_arena, nr, pages);
+	ka_free_pages_bulk(ka_global_arena, nr, pages);
 }
 EXPORT_SYMBOL_GPL(karena_free_pages_bulk_array);

@@ -8,7 +8,7 @@
  * kernel-only array (struct ka_page_desc), so no allocator metadata ever
  * lives inside a page that a user can map.
  *
- * The module has one global arena, karena_arena, made at load from the
+ * The module has one global arena, ka_global_arena, made at load from the
  * arena_mb and max_order parameters.  KUnit tests make small private
  * arenas with ka_arena_create() so that they can exhaust and corrupt them
  * without disturbing anything else.
@@ -75,11 +75,11 @@ struct ka_page_desc {
  */
 #define KA_ALLOC_FLAGS	(KARENA_ALLOC_ZERO | KARENA_ALLOC_NOPCP)
 
-/* The global arena; NULL until karena_buddy_init() succeeds. */
-extern struct ka_arena *karena_arena;
+/* The global arena; NULL until ka_buddy_init() succeeds. */
+extern struct ka_arena *ka_global_arena;
 
-int karena_buddy_init(void);
-void karena_buddy_exit(void);
+int ka_buddy_init(void);
+void ka_buddy_exit(void);
 
 struct ka_arena *ka_arena_create(const char *name, unsigned int nr_chunks,
 				 unsigned int max_order);

@@ -10,7 +10,7 @@
  * gone back; a refusal is ENOMEM and counted.
  *
  * A page block is a buddy block of state KA_PAGE_USER, described by a
- * struct karena_block in kernel memory and found by its window page
+ * struct kdev_block in kernel memory and found by its window page
  * offset in client->blocks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -33,82 +33,82 @@ static unsigned int user_max_mb;
 module_param(user_max_mb, uint, 0444);
 MODULE_PARM_DESC(user_max_mb, "Most MiB all clients of one user may own (default 0: three quarters of the arena)");
 
-LIST_HEAD(karena_clients);
-/* Guards karena_clients; taken before any client->lock. */
-DEFINE_MUTEX(karena_clients_lock);
+LIST_HEAD(kdev_clients);
+/* Guards kdev_clients; taken before any client->lock. */
+DEFINE_MUTEX(kdev_clients_lock);
 
 /* Users with at least one client. */
-static LIST_HEAD(karena_users);
-static DEFINE_SPINLOCK(karena_users_lock);
-static unsigned long karena_next_client_id;
+static LIST_HEAD(kdev_uids);
+static DEFINE_SPINLOCK(kdev_uids_lock);
+static unsigned long kdev_next_client_id;
 
 /**
- * karena_client_quota() - most bytes one client may own.
+ * kdev_client_quota() - most bytes one client may own.
  *
  * Return: client_max_mb in bytes, or half the arena if it is 0; never
  * more than the arena.
  */
-unsigned long karena_client_quota(void)
+unsigned long kdev_client_quota(void)
 {
-	unsigned long arena = (unsigned long)karena_arena_mb << 20;
+	unsigned long arena = (unsigned long)ka_arena_mb << 20;
 	unsigned long q = (unsigned long)client_max_mb << 20;
 
 	return q && q < arena ? q : (client_max_mb ? arena : arena / 2);
 }
 
 /**
- * karena_user_quota() - most bytes all clients of one user may own.
+ * kdev_uid_quota() - most bytes all clients of one user may own.
  *
  * Return: user_max_mb in bytes, or three quarters of the arena if it is
  * 0; never more than the arena.
  */
-unsigned long karena_user_quota(void)
+unsigned long kdev_uid_quota(void)
 {
-	unsigned long arena = (unsigned long)karena_arena_mb << 20;
+	unsigned long arena = (unsigned long)ka_arena_mb << 20;
 	unsigned long q = (unsigned long)user_max_mb << 20;
 
 	return q && q < arena ? q : (user_max_mb ? arena : arena / 4 * 3);
 }
 
-static struct karena_user *karena_user_get(kuid_t uid)
+static struct kdev_uid *kdev_uid_get(kuid_t uid)
 {
-	struct karena_user *user, *new;
+	struct kdev_uid *user, *new;
 
 	new = kzalloc(sizeof(*new), GFP_KERNEL);
 	if (!new)
 		return NULL;
 
-	spin_lock(&karena_users_lock);
-	list_for_each_entry(user, &karena_users, node) {
+	spin_lock(&kdev_uids_lock);
+	list_for_each_entry(user, &kdev_uids, node) {
 		if (uid_eq(user->uid, uid)) {
 			refcount_inc(&user->ref);
-			spin_unlock(&karena_users_lock);
+			spin_unlock(&kdev_uids_lock);
 			kfree(new);
 			return user;
 		}
 	}
 	new->uid = uid;
 	refcount_set(&new->ref, 1);
-	list_add(&new->node, &karena_users);
-	spin_unlock(&karena_users_lock);
+	list_add(&new->node, &kdev_uids);
+	spin_unlock(&kdev_uids_lock);
 	return new;
 }
 
-static void karena_user_put(struct karena_user *user)
+static void kdev_uid_put(struct kdev_uid *user)
 {
-	spin_lock(&karena_users_lock);
+	spin_lock(&kdev_uids_lock);
 	if (!refcount_dec_and_test(&user->ref)) {
-		spin_unlock(&karena_users_lock);
+		spin_unlock(&kdev_uids_lock);
 		return;
 	}
 	list_del(&user->node);
-	spin_unlock(&karena_users_lock);
+	spin_unlock(&kdev_uids_lock);
 	WARN_ON_ONCE(user->bytes);
 	kfree(user);
 }
 
 /**
- * karena_client_charge() - count @bytes against the client's and its
+ * kdev_client_charge() - count @bytes against the client's and its
  * user's quota.
  * @client: the client.
  * @bytes: bytes about to be taken from the arena for it.
@@ -117,20 +117,20 @@ static void karena_user_put(struct karena_user *user)
  * (caller holds client->lock).
  * Return: 0, or -ENOMEM (counted) if either quota would be exceeded.
  */
-int karena_client_charge(struct karena_client *client, unsigned long bytes)
+int kdev_client_charge(struct kdev_client *client, unsigned long bytes)
 {
-	struct karena_user *user = client->user;
+	struct kdev_uid *user = client->user;
 
 	lockdep_assert_held(&client->lock);
 	if (client->bytes + bytes > client->quota)
 		goto refuse;
-	spin_lock(&karena_users_lock);
-	if (user->bytes + bytes > karena_user_quota()) {
-		spin_unlock(&karena_users_lock);
+	spin_lock(&kdev_uids_lock);
+	if (user->bytes + bytes > kdev_uid_quota()) {
+		spin_unlock(&kdev_uids_lock);
 		goto refuse;
 	}
 	user->bytes += bytes;
-	spin_unlock(&karena_users_lock);
+	spin_unlock(&kdev_uids_lock);
 	client->bytes += bytes;
 	return 0;
 
@@ -140,25 +140,25 @@ refuse:
 }
 
 /**
- * karena_client_uncharge() - give back what karena_client_charge() took.
+ * kdev_client_uncharge() - give back what kdev_client_charge() took.
  * @client: the client.
  * @bytes: bytes that went back to the arena.
  *
  * Context: Process context; caller holds client->lock.
  */
-void karena_client_uncharge(struct karena_client *client, unsigned long bytes)
+void kdev_client_uncharge(struct kdev_client *client, unsigned long bytes)
 {
 	lockdep_assert_held(&client->lock);
 	if (WARN_ON_ONCE(bytes > client->bytes))
 		bytes = client->bytes;
 	client->bytes -= bytes;
-	spin_lock(&karena_users_lock);
+	spin_lock(&kdev_uids_lock);
 	client->user->bytes -= bytes;
-	spin_unlock(&karena_users_lock);
+	spin_unlock(&kdev_uids_lock);
 }
 
 /**
- * karena_client_create() - make the client of a newly opened file.
+ * kdev_client_create() - make the client of a newly opened file.
  * @file: the file being opened.
  *
  * The client belongs to the opening process's mm and is charged to the
@@ -167,9 +167,9 @@ void karena_client_uncharge(struct karena_client *client, unsigned long bytes)
  * Context: Process context (open).
  * Return: the client, or an ERR_PTR.
  */
-struct karena_client *karena_client_create(struct file *file)
+struct kdev_client *kdev_client_create(struct file *file)
 {
-	struct karena_client *client;
+	struct kdev_client *client;
 	int ret = -ENOMEM;
 
 	if (!current->mm)
@@ -183,93 +183,93 @@ struct karena_client *karena_client_create(struct file *file)
 	xa_init(&client->window_pages);
 	xa_init_flags(&client->caches, XA_FLAGS_ALLOC1);
 	xa_init(&client->blocks);
-	client->quota = karena_client_quota();
+	client->quota = kdev_client_quota();
 	client->pid = task_tgid_nr(current);
 	get_task_comm(client->comm, current);
 
-	client->user = karena_user_get(file->f_cred->fsuid);
+	client->user = kdev_uid_get(file->f_cred->fsuid);
 	if (!client->user)
 		goto err_free;
-	ret = karena_window_init(client);
+	ret = kdev_window_init(client);
 	if (ret)
 		goto err_user;
 
 	mmgrab(current->mm);
 	client->mm = current->mm;
 
-	mutex_lock(&karena_clients_lock);
-	client->id = ++karena_next_client_id;
-	list_add_tail(&client->node, &karena_clients);
-	mutex_unlock(&karena_clients_lock);
+	mutex_lock(&kdev_clients_lock);
+	client->id = ++kdev_next_client_id;
+	list_add_tail(&client->node, &kdev_clients);
+	mutex_unlock(&kdev_clients_lock);
 	return client;
 
 err_user:
-	karena_user_put(client->user);
+	kdev_uid_put(client->user);
 err_free:
 	kfree(client);
 	return ERR_PTR(ret);
 }
 
 /**
- * struct karena_block - a page block owned by a client.
+ * struct kdev_block - a page block owned by a client.
  * @head: first page.
  * @pgoff: window page offset of @head.
  * @order: the block is 2^@order pages.
  */
-struct karena_block {
+struct kdev_block {
 	struct page *head;
 	unsigned long pgoff;
 	unsigned int order;
 };
 
 /* Unmap, uncharge and free one block; the caller holds client->lock. */
-static void karena_block_release(struct karena_client *client,
-				 struct karena_block *block)
+static void kdev_block_release(struct kdev_client *client,
+			       struct kdev_block *block)
 {
 	unsigned long bytes = PAGE_SIZE << block->order;
 
 	lockdep_assert_held(&client->lock);
 	xa_erase(&client->blocks, block->pgoff);
-	karena_window_unmap(client, block->pgoff, block->order);
-	ka_free_pages(karena_arena, block->head, block->order);
+	kdev_window_unmap(client, block->pgoff, block->order);
+	ka_free_pages(ka_global_arena, block->head, block->order);
 	client->block_bytes -= bytes;
-	karena_client_uncharge(client, bytes);
+	kdev_client_uncharge(client, bytes);
 	kfree(block);
 }
 
 /**
- * karena_client_destroy() - return everything a client owns, then free it.
+ * kdev_client_destroy() - return everything a client owns, then free it.
  * @client: the client; its file has no references left, so no mapping of
  *	its window exists any more.
  *
  * Context: Process context (release of the last file reference).
  */
-void karena_client_destroy(struct karena_client *client)
+void kdev_client_destroy(struct kdev_client *client)
 {
-	struct karena_block *block;
+	struct kdev_block *block;
 	unsigned long pgoff;
 
-	mutex_lock(&karena_clients_lock);
+	mutex_lock(&kdev_clients_lock);
 	list_del(&client->node);
-	mutex_unlock(&karena_clients_lock);
+	mutex_unlock(&kdev_clients_lock);
 
 	mutex_lock(&client->lock);
-	karena_user_caches_destroy(client);
+	kdev_ucaches_destroy(client);
 	xa_for_each(&client->blocks, pgoff, block)
-		karena_block_release(client, block);
+		kdev_block_release(client, block);
 	WARN_ON_ONCE(client->bytes);
-	karena_window_exit(client);
+	kdev_window_exit(client);
 	mutex_unlock(&client->lock);
 
 	xa_destroy(&client->blocks);
 	xa_destroy(&client->caches);
 	mmdrop(client->mm);
-	karena_user_put(client->user);
+	kdev_uid_put(client->user);
 	kfree(client);
 }
 
 /**
- * karena_pages_alloc() - give the client a zeroed page block.
+ * kdev_client_block_alloc() - give the client a zeroed page block.
  * @client: the client.
  * @order: block order, at most the arena's max_order.
  * @offset: set to the block's window offset; part of @reply's struct.
@@ -280,14 +280,14 @@ void karena_client_destroy(struct karena_client *client)
  * the arena is exhausted, -EFAULT if the answer could not be written
  * (@reply->lost; nothing is left allocated).
  */
-int karena_pages_alloc(struct karena_client *client, unsigned int order,
-		       u64 *offset, struct karena_reply *reply)
+int kdev_client_block_alloc(struct kdev_client *client, unsigned int order,
+			    u64 *offset, struct kdev_reply *reply)
 {
-	struct karena_block *block;
+	struct kdev_block *block;
 	unsigned long bytes;
 	int ret;
 
-	if (order > ka_arena_max_order(karena_arena))
+	if (order > ka_arena_max_order(ka_global_arena))
 		return -EINVAL;
 	bytes = PAGE_SIZE << order;
 	block = kzalloc(sizeof(*block), GFP_KERNEL);
@@ -296,16 +296,16 @@ int karena_pages_alloc(struct karena_client *client, unsigned int order,
 	block->order = order;
 
 	mutex_lock(&client->lock);
-	ret = karena_client_charge(client, bytes);
+	ret = kdev_client_charge(client, bytes);
 	if (ret)
 		goto err_unlock;
-	block->head = ka_alloc_pages(karena_arena, KARENA_ALLOC_ZERO, order);
+	block->head = ka_alloc_pages(ka_global_arena, KARENA_ALLOC_ZERO, order);
 	if (!block->head) {
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
-	ka_block_set_owner(karena_arena, block->head, KA_PAGE_USER, client);
-	ret = karena_window_map(client, block->head, order, &block->pgoff);
+	ka_block_set_owner(ka_global_arena, block->head, KA_PAGE_USER, client);
+	ret = kdev_window_map(client, block->head, order, &block->pgoff);
 	if (ret)
 		goto err_free_pages;
 	ret = xa_err(xa_store(&client->blocks, block->pgoff, block,
@@ -314,7 +314,7 @@ int karena_pages_alloc(struct karena_client *client, unsigned int order,
 		goto err_unmap;
 
 	*offset = (u64)block->pgoff << PAGE_SHIFT;
-	ret = karena_reply_write(reply, reply->uarg, reply->buf, reply->len);
+	ret = kdev_reply_write(reply, reply->uarg, reply->buf, reply->len);
 	if (ret)
 		goto err_erase;
 	client->block_bytes += bytes;
@@ -325,11 +325,11 @@ int karena_pages_alloc(struct karena_client *client, unsigned int order,
 err_erase:
 	xa_erase(&client->blocks, block->pgoff);
 err_unmap:
-	karena_window_unmap(client, block->pgoff, order);
+	kdev_window_unmap(client, block->pgoff, order);
 err_free_pages:
-	ka_free_pages(karena_arena, block->head, order);
+	ka_free_pages(ka_global_arena, block->head, order);
 err_uncharge:
-	karena_client_uncharge(client, bytes);
+	kdev_client_uncharge(client, bytes);
 err_unlock:
 	mutex_unlock(&client->lock);
 	kfree(block);
@@ -337,7 +337,7 @@ err_unlock:
 }
 
 /**
- * karena_pages_free() - take a page block back from the client.
+ * kdev_client_block_free() - take a page block back from the client.
  * @client: the client.
  * @offset: window offset of the block's first page.
  * @order: set to the block's order.
@@ -349,10 +349,10 @@ err_unlock:
  * Return: 0, or -EINVAL (counted) if @offset is not the start of a page
  * block of this client.
  */
-int karena_pages_free(struct karena_client *client, u64 offset,
-		      unsigned int *order)
+int kdev_client_block_free(struct kdev_client *client, u64 offset,
+			   unsigned int *order)
 {
-	struct karena_block *block = NULL;
+	struct kdev_block *block = NULL;
 
 	mutex_lock(&client->lock);
 	if (!(offset & ~PAGE_MASK) && offset >> PAGE_SHIFT < client->window_nr)
@@ -363,14 +363,14 @@ int karena_pages_free(struct karena_client *client, u64 offset,
 		return -EINVAL;
 	}
 	*order = block->order;
-	karena_block_release(client, block);
+	kdev_block_release(client, block);
 	client->free_calls++;
 	mutex_unlock(&client->lock);
 	return 0;
 }
 
 /**
- * karena_client_stats() - fill the KARENA_IOC_STATS answer.
+ * kdev_client_stats() - fill the KARENA_IOC_STATS answer.
  * @client: the client.
  * @st: the command struct; on entry everything but @st->flags is checked
  *	to be zero.
@@ -378,7 +378,7 @@ int karena_pages_free(struct karena_client *client, u64 offset,
  * Context: Process context; takes client->lock.
  * Return: 0, or -EINVAL if an input field is not zero.
  */
-int karena_client_stats(struct karena_client *client, struct karena_stats *st)
+int kdev_client_stats(struct kdev_client *client, struct karena_stats *st)
 {
 	if (memchr_inv(st, 0, sizeof(*st)))
 		return -EINVAL;

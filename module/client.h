@@ -23,14 +23,14 @@
  * client lock: the fault handler takes client->window_lock (a fault on
  * the window under it would deadlock), and a fault can last as long as
  * userspace wants (userfaultfd, a FUSE file), while client->lock would
- * hold up debugfs's clients file, which holds karena_clients_lock, and
+ * hold up debugfs's clients file, which holds kdev_clients_lock, and
  * behind it every open of /dev/karena.
  *
  * A command that hands something out must still tell the caller under
  * client->lock, or another thread of the client could free (or destroy)
  * what it was given before it is told, and a rollback would then free it
  * twice: it writes its answer with page faults disabled
- * (karena_reply_write()) after device.c has faulted the struct in, and
+ * (kdev_reply_write()) after device.c has faulted the struct in, and
  * undoes everything, still under the lock, if that write fails.
  */
 #ifndef KARENA_CLIENT_H
@@ -50,13 +50,13 @@
 struct ka_arena;
 
 /**
- * struct karena_user - what all clients of one user own together.
- * @node: link in karena_users (karena_users_lock).
+ * struct kdev_uid - what all clients of one user own together.
+ * @node: link in kdev_uids (kdev_uids_lock).
  * @uid: the user, from the opener's file credentials.
  * @ref: clients of this user.
- * @bytes: bytes owned by all of them (karena_users_lock).
+ * @bytes: bytes owned by all of them (kdev_uids_lock).
  */
-struct karena_user {
+struct kdev_uid {
 	struct list_head node;
 	kuid_t uid;
 	refcount_t ref;
@@ -64,7 +64,7 @@ struct karena_user {
 };
 
 /**
- * struct karena_client - one open file of /dev/karena.
+ * struct kdev_client - one open file of /dev/karena.
  * @lock: serialises the commands of this client; guards everything below
  *	that does not name another lock.
  * @window_lock: guards @window_pages against the fault handler.
@@ -77,8 +77,8 @@ struct karena_user {
  *	of the window, so unmap_mapping_range() reaches them all.
  * @mm: the opener's mm (mmgrab'd): the only mm that may use the client.
  * @user: the opener's user, for the per-user limit.
- * @node: link in karena_clients (karena_clients_lock).
- * @blocks: page blocks (struct karena_block) by window page offset.
+ * @node: link in kdev_clients (kdev_clients_lock).
+ * @blocks: page blocks (struct kdev_block) by window page offset.
  * @caches: user caches by id.
  * @next_cache_id: id of the next user cache (ids are never reused).
  * @nr_caches: user caches alive.
@@ -97,7 +97,7 @@ struct karena_user {
  * @bad_frees: frees rejected.
  * @quota_failures: allocations refused by a quota.
  */
-struct karena_client {
+struct kdev_client {
 	struct mutex lock;		/* see @lock above */
 	struct mutex window_lock;	/* see @window_lock above */
 	struct xarray window_pages;
@@ -105,7 +105,7 @@ struct karena_client {
 	unsigned long window_nr;
 	struct inode *inode;
 	struct mm_struct *mm;
-	struct karena_user *user;
+	struct kdev_uid *user;
 	struct list_head node;
 	struct xarray blocks;
 	struct xarray caches;
@@ -127,21 +127,21 @@ struct karena_client {
 	u64 quota_failures;
 };
 
-/* All clients, for debugfs; karena_clients_lock guards the list. */
-extern struct list_head karena_clients;
-extern struct mutex karena_clients_lock;
+/* All clients, for debugfs; kdev_clients_lock guards the list. */
+extern struct list_head kdev_clients;
+extern struct mutex kdev_clients_lock;
 
 /* Limits from the module parameters, in bytes (client.c). */
-unsigned long karena_client_quota(void);
-unsigned long karena_user_quota(void);
+unsigned long kdev_client_quota(void);
+unsigned long kdev_uid_quota(void);
 
-struct karena_client *karena_client_create(struct file *file);
-void karena_client_destroy(struct karena_client *client);
-int karena_client_charge(struct karena_client *client, unsigned long bytes);
-void karena_client_uncharge(struct karena_client *client, unsigned long bytes);
+struct kdev_client *kdev_client_create(struct file *file);
+void kdev_client_destroy(struct kdev_client *client);
+int kdev_client_charge(struct kdev_client *client, unsigned long bytes);
+void kdev_client_uncharge(struct kdev_client *client, unsigned long bytes);
 
 /**
- * struct karena_reply - where a command's answer goes, written under
+ * struct kdev_reply - where a command's answer goes, written under
  * client->lock by a command that hands something out.
  * @uarg: the caller's struct.
  * @buf: the kernel's copy of it, which the command fills in.
@@ -150,52 +150,51 @@ void karena_client_uncharge(struct karena_client *client, unsigned long bytes);
  *	command has then undone everything, and device.c faults the memory
  *	in and tries again.
  */
-struct karena_reply {
+struct kdev_reply {
 	void __user *uarg;
 	const void *buf;
 	size_t len;
 	bool lost;
 };
 
-int karena_reply_write(struct karena_reply *reply, void __user *to,
-		       const void *from, size_t len);
+int kdev_reply_write(struct kdev_reply *reply, void __user *to,
+		     const void *from, size_t len);
 
-int karena_pages_alloc(struct karena_client *client, unsigned int order,
-		       u64 *offset, struct karena_reply *reply);
-int karena_pages_free(struct karena_client *client, u64 offset,
-		      unsigned int *order);
+int kdev_client_block_alloc(struct kdev_client *client, unsigned int order,
+			    u64 *offset, struct kdev_reply *reply);
+int kdev_client_block_free(struct kdev_client *client, u64 offset,
+			   unsigned int *order);
 
-int karena_window_init(struct karena_client *client);
-void karena_window_exit(struct karena_client *client);
-int karena_window_map(struct karena_client *client, struct page *head,
-		      unsigned int order, unsigned long *pgoff);
-void karena_window_unmap(struct karena_client *client, unsigned long pgoff,
-			 unsigned int order);
-struct page *karena_window_lookup(struct karena_client *client,
-				  unsigned long pgoff);
-int karena_window_mmap(struct karena_client *client,
-		       struct vm_area_struct *vma);
+int kdev_window_init(struct kdev_client *client);
+void kdev_window_exit(struct kdev_client *client);
+int kdev_window_map(struct kdev_client *client, struct page *head,
+		    unsigned int order, unsigned long *pgoff);
+void kdev_window_unmap(struct kdev_client *client, unsigned long pgoff,
+		       unsigned int order);
+struct page *kdev_window_lookup(struct kdev_client *client,
+				unsigned long pgoff);
+int kdev_window_mmap(struct kdev_client *client, struct vm_area_struct *vma);
 
-int karena_fs_init(void);
-void karena_fs_exit(void);
-struct inode *karena_fs_inode(void);
+int kdev_fs_init(void);
+void kdev_fs_exit(void);
+struct inode *kdev_fs_inode(void);
 
-int karena_client_stats(struct karena_client *client, struct karena_stats *st);
+int kdev_client_stats(struct kdev_client *client, struct karena_stats *st);
 
 /* User caches (user_cache.c). */
-#define KARENA_USER_MAX_OBJECT	(4 * PAGE_SIZE)
-#define KARENA_USER_MAX_CACHES	64
-int karena_user_cache_create(struct karena_client *client,
-			     struct karena_cache_create *cc,
-			     struct karena_reply *reply);
-int karena_user_cache_destroy(struct karena_client *client,
-			      struct karena_cache_destroy *cd);
-void karena_user_caches_destroy(struct karena_client *client);
-int karena_user_alloc_bulk(struct karena_client *client,
-			   struct karena_bulk *b, struct karena_reply *reply);
-int karena_user_free_bulk(struct karena_client *client,
+#define KDEV_UCACHE_MAX_OBJECT	(4 * PAGE_SIZE)
+#define KDEV_MAX_UCACHES	64
+int kdev_ucache_create(struct kdev_client *client,
+		       struct karena_cache_create *cc,
+		       struct kdev_reply *reply);
+int kdev_ucache_destroy(struct kdev_client *client,
+			struct karena_cache_destroy *cd);
+void kdev_ucaches_destroy(struct kdev_client *client);
+int kdev_ucache_alloc_bulk(struct kdev_client *client,
+			   struct karena_bulk *b, struct kdev_reply *reply);
+int kdev_ucache_free_bulk(struct kdev_client *client,
 			  struct karena_bulk *b);
 
-void karena_client_debugfs_init(void);
+void kdev_client_debugfs_init(void);
 
 #endif /* KARENA_CLIENT_H */

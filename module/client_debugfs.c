@@ -12,14 +12,14 @@
 
 static int clients_show(struct seq_file *m, void *v)
 {
-	struct karena_client *c;
+	struct kdev_client *c;
 	unsigned long pages = 0, objects = 0, nr = 0;
 
 	seq_printf(m, "%-6s %-7s %-16s %-6s %8s %8s %8s %8s %8s %8s\n",
 		   "# id", "pid", "comm", "uid", "pages", "quota", "slab_pg",
 		   "block_pg", "objects", "caches");
-	mutex_lock(&karena_clients_lock);
-	list_for_each_entry(c, &karena_clients, node) {
+	mutex_lock(&kdev_clients_lock);
+	list_for_each_entry(c, &kdev_clients, node) {
 		mutex_lock(&c->lock);
 		seq_printf(m, "%-6lu %-7d %-16s %-6u %8lu %8lu %8lu %8lu %8lu %8u\n",
 			   c->id, c->pid, c->comm,
@@ -33,7 +33,7 @@ static int clients_show(struct seq_file *m, void *v)
 		nr++;
 		mutex_unlock(&c->lock);
 	}
-	mutex_unlock(&karena_clients_lock);
+	mutex_unlock(&kdev_clients_lock);
 	seq_printf(m, "# total: %lu clients, %lu pages, %lu objects\n", nr,
 		   pages, objects);
 	return 0;
@@ -41,12 +41,12 @@ static int clients_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(clients);
 
 /**
- * karena_client_debugfs_init() - create the clients file.
+ * kdev_client_debugfs_init() - create the clients file.
  *
  * Context: Process context, module load.
  */
-void karena_client_debugfs_init(void)
+void kdev_client_debugfs_init(void)
 {
-	debugfs_create_file("clients", 0400, karena_debugfs_root, NULL,
+	debugfs_create_file("clients", 0400, ka_debugfs_root, NULL,
 			    &clients_fops);
 }

@@ -4,7 +4,7 @@
  *
  * debugfs is never needed for correctness: its return values are not
  * checked, and a kernel without it still runs karena.  Each layer adds
- * its own files under karena_debugfs_root.
+ * its own files under ka_debugfs_root.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,43 +13,43 @@
 
 #include "internal.h"
 
-struct dentry *karena_debugfs_root;
+struct dentry *ka_debugfs_root;
 
 static int version_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "version=%s\n", KARENA_VERSION);
-	seq_printf(m, "arena_mb=%u\n", karena_arena_mb);
-	seq_printf(m, "max_order=%u\n", karena_max_order);
-	seq_printf(m, "min_order=%u\n", karena_min_order);
+	seq_printf(m, "arena_mb=%u\n", ka_arena_mb);
+	seq_printf(m, "max_order=%u\n", ka_max_order);
+	seq_printf(m, "min_order=%u\n", ka_min_order);
 	seq_printf(m, "page_size=%lu\n", PAGE_SIZE);
-	seq_printf(m, "dev_mode=%#o\n", karena_dev_mode);
+	seq_printf(m, "dev_mode=%#o\n", ka_dev_mode);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(version);
 
 /**
- * karena_debugfs_init() - create /sys/kernel/debug/karena/ and its
+ * ka_debugfs_init() - create /sys/kernel/debug/karena/ and its
  * module-wide files.
  *
  * Context: Process context, module load.
  * Return: 0; debugfs failures are not errors.
  */
-int karena_debugfs_init(void)
+int ka_debugfs_init(void)
 {
-	karena_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("version", 0400, karena_debugfs_root, NULL,
+	ka_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("version", 0400, ka_debugfs_root, NULL,
 			    &version_fops);
 	return 0;
 }
 
 /**
- * karena_debugfs_exit() - remove every karena debugfs file.
+ * ka_debugfs_exit() - remove every karena debugfs file.
  *
  * Context: Process context, module unload; no file can be open (each
  * holds a module reference).
  */
-void karena_debugfs_exit(void)
+void ka_debugfs_exit(void)
 {
-	debugfs_remove(karena_debugfs_root);
-	karena_debugfs_root = NULL;
+	debugfs_remove(ka_debugfs_root);
+	ka_debugfs_root = NULL;
 }

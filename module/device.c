@@ -25,7 +25,7 @@
 #include "internal.h"
 
 /* Largest command struct, for the on-stack copy. */
-union karena_ioc_buf {
+union kdev_ioc_buf {
 	struct karena_info info;
 	struct karena_cache_create cache_create;
 	struct karena_cache_destroy cache_destroy;
@@ -34,50 +34,49 @@ union karena_ioc_buf {
 	struct karena_stats stats;
 };
 
-static bool karena_zeroed(const void *p, size_t len)
+static bool kdev_zeroed(const void *p, size_t len)
 {
 	return !memchr_inv(p, 0, len);
 }
 
-static int karena_ioc_info(struct karena_client *client,
-			   struct karena_info *info)
+static int kdev_ioc_info(struct kdev_client *client, struct karena_info *info)
 {
 	/* Output fields must come in zero, like the reserved ones. */
-	if (!karena_zeroed(info, sizeof(*info)))
+	if (!kdev_zeroed(info, sizeof(*info)))
 		return -EINVAL;
 	info->abi_version = KARENA_ABI_VERSION;
 	info->page_size = PAGE_SIZE;
-	info->max_order = ka_arena_max_order(karena_arena);
+	info->max_order = ka_arena_max_order(ka_global_arena);
 	info->max_batch = KARENA_MAX_BATCH;
-	info->max_object_size = KARENA_USER_MAX_OBJECT;
-	info->max_caches = KARENA_USER_MAX_CACHES;
-	info->arena_bytes = (u64)ka_arena_nr_pages(karena_arena) << PAGE_SHIFT;
-	info->arena_free_bytes = (u64)ka_arena_nr_free(karena_arena) << PAGE_SHIFT;
+	info->max_object_size = KDEV_UCACHE_MAX_OBJECT;
+	info->max_caches = KDEV_MAX_UCACHES;
+	info->arena_bytes = (u64)ka_arena_nr_pages(ka_global_arena) << PAGE_SHIFT;
+	info->arena_free_bytes = (u64)ka_arena_nr_free(ka_global_arena) << PAGE_SHIFT;
 	info->window_bytes = (u64)client->window_nr << PAGE_SHIFT;
 	info->quota_bytes = client->quota;
-	info->user_quota_bytes = karena_user_quota();
+	info->user_quota_bytes = kdev_uid_quota();
 	return 0;
 }
 
-static int karena_ioc_pages_alloc(struct karena_client *client,
-				  struct karena_pages *p,
-				  struct karena_reply *reply)
+static int kdev_ioc_pages_alloc(struct kdev_client *client,
+				struct karena_pages *p,
+				struct kdev_reply *reply)
 {
-	if (p->flags || p->offset || !karena_zeroed(p->reserved, sizeof(p->reserved)))
+	if (p->flags || p->offset || !kdev_zeroed(p->reserved, sizeof(p->reserved)))
 		return -EINVAL;
-	return karena_pages_alloc(client, p->order, &p->offset, reply);
+	return kdev_client_block_alloc(client, p->order, &p->offset, reply);
 }
 
-static int karena_ioc_pages_free(struct karena_client *client,
-				 struct karena_pages *p)
+static int kdev_ioc_pages_free(struct kdev_client *client,
+			       struct karena_pages *p)
 {
-	if (p->flags || p->order || !karena_zeroed(p->reserved, sizeof(p->reserved)))
+	if (p->flags || p->order || !kdev_zeroed(p->reserved, sizeof(p->reserved)))
 		return -EINVAL;
-	return karena_pages_free(client, p->offset, &p->order);
+	return kdev_client_block_free(client, p->offset, &p->order);
 }
 
 /* Commands that free something, which no rollback could undo. */
-static bool karena_ioc_is_free(unsigned int nr)
+static bool kdev_ioc_is_free(unsigned int nr)
 {
 	return nr == _IOC_NR(KARENA_IOC_CACHE_DESTROY) ||
 	       nr == _IOC_NR(KARENA_IOC_FREE_BULK) ||
@@ -85,7 +84,7 @@ static bool karena_ioc_is_free(unsigned int nr)
 }
 
 /* Commands that hand something out and write their answer themselves. */
-static bool karena_ioc_is_alloc(unsigned int nr)
+static bool kdev_ioc_is_alloc(unsigned int nr)
 {
 	return nr == _IOC_NR(KARENA_IOC_CACHE_CREATE) ||
 	       nr == _IOC_NR(KARENA_IOC_ALLOC_BULK) ||
@@ -98,10 +97,10 @@ static bool karena_ioc_is_alloc(unsigned int nr)
  * faulted in (another thread unmapped or protected it in between, or it
  * was reclaimed): then it fails with EFAULT.
  */
-#define KARENA_REPLY_TRIES	16
+#define KDEV_REPLY_TRIES	16
 
 /**
- * karena_reply_write() - write part of a command's answer to userspace
+ * kdev_reply_write() - write part of a command's answer to userspace
  * without faulting.
  * @reply: the command's reply; @reply->lost is set if the write fails.
  * @to: where in userspace (the struct, @reply->uarg, or an array the
@@ -119,8 +118,8 @@ static bool karena_ioc_is_alloc(unsigned int nr)
  * Context: Process context; caller holds client->lock.
  * Return: 0, or -EFAULT.
  */
-int karena_reply_write(struct karena_reply *reply, void __user *to,
-		       const void *from, size_t len)
+int kdev_reply_write(struct kdev_reply *reply, void __user *to,
+		     const void *from, size_t len)
 {
 	if (!copy_to_user_nofault(to, from, len))
 		return 0;
@@ -129,75 +128,74 @@ int karena_reply_write(struct karena_reply *reply, void __user *to,
 }
 
 /**
- * struct karena_ioc_desc - one command of the ioctl table.
+ * struct kdev_ioc_desc - one command of the ioctl table.
  * @size: size of the kernel's struct.
  * @min_size: smallest size a caller may pass (the VER0 size).
  */
-struct karena_ioc_desc {
+struct kdev_ioc_desc {
 	u16 size;
 	u16 min_size;
 };
 
-#define KARENA_IOC(cmd, type, ver0) \
+#define KDEV_IOC(cmd, type, ver0) \
 	[_IOC_NR(cmd)] = { .size = sizeof(type), .min_size = (ver0) }
 
-static const struct karena_ioc_desc karena_ioc_table[] = {
-	KARENA_IOC(KARENA_IOC_INFO, struct karena_info, KARENA_INFO_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_CACHE_CREATE, struct karena_cache_create,
-		   KARENA_CACHE_CREATE_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_CACHE_DESTROY, struct karena_cache_destroy,
-		   KARENA_CACHE_DESTROY_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_ALLOC_BULK, struct karena_bulk, KARENA_BULK_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_FREE_BULK, struct karena_bulk, KARENA_BULK_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_PAGES_ALLOC, struct karena_pages, KARENA_PAGES_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_PAGES_FREE, struct karena_pages, KARENA_PAGES_SIZE_VER0),
-	KARENA_IOC(KARENA_IOC_STATS, struct karena_stats, KARENA_STATS_SIZE_VER0),
+static const struct kdev_ioc_desc kdev_ioc_table[] = {
+	KDEV_IOC(KARENA_IOC_INFO, struct karena_info, KARENA_INFO_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_CACHE_CREATE, struct karena_cache_create,
+		 KARENA_CACHE_CREATE_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_CACHE_DESTROY, struct karena_cache_destroy,
+		 KARENA_CACHE_DESTROY_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_ALLOC_BULK, struct karena_bulk, KARENA_BULK_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_FREE_BULK, struct karena_bulk, KARENA_BULK_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_PAGES_ALLOC, struct karena_pages, KARENA_PAGES_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_PAGES_FREE, struct karena_pages, KARENA_PAGES_SIZE_VER0),
+	KDEV_IOC(KARENA_IOC_STATS, struct karena_stats, KARENA_STATS_SIZE_VER0),
 };
 
-static int karena_ioc_run(struct karena_client *client, unsigned int nr,
-			  union karena_ioc_buf *buf, struct karena_reply *reply)
+static int kdev_ioc_run(struct kdev_client *client, unsigned int nr,
+			union kdev_ioc_buf *buf, struct kdev_reply *reply)
 {
 	switch (nr) {
 	case _IOC_NR(KARENA_IOC_INFO):
-		return karena_ioc_info(client, &buf->info);
+		return kdev_ioc_info(client, &buf->info);
 	case _IOC_NR(KARENA_IOC_CACHE_CREATE):
-		return karena_user_cache_create(client, &buf->cache_create, reply);
+		return kdev_ucache_create(client, &buf->cache_create, reply);
 	case _IOC_NR(KARENA_IOC_CACHE_DESTROY):
-		return karena_user_cache_destroy(client, &buf->cache_destroy);
+		return kdev_ucache_destroy(client, &buf->cache_destroy);
 	case _IOC_NR(KARENA_IOC_ALLOC_BULK):
-		return karena_user_alloc_bulk(client, &buf->bulk, reply);
+		return kdev_ucache_alloc_bulk(client, &buf->bulk, reply);
 	case _IOC_NR(KARENA_IOC_FREE_BULK):
-		return karena_user_free_bulk(client, &buf->bulk);
+		return kdev_ucache_free_bulk(client, &buf->bulk);
 	case _IOC_NR(KARENA_IOC_PAGES_ALLOC):
-		return karena_ioc_pages_alloc(client, &buf->pages, reply);
+		return kdev_ioc_pages_alloc(client, &buf->pages, reply);
 	case _IOC_NR(KARENA_IOC_PAGES_FREE):
-		return karena_ioc_pages_free(client, &buf->pages);
+		return kdev_ioc_pages_free(client, &buf->pages);
 	case _IOC_NR(KARENA_IOC_STATS):
-		return karena_client_stats(client, &buf->stats);
+		return kdev_client_stats(client, &buf->stats);
 	}
 	return -ENOTTY;
 }
 
-static long karena_ioctl(struct file *file, unsigned int cmd,
-			 unsigned long arg)
+static long kdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct karena_client *client = file->private_data;
+	struct kdev_client *client = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	const struct karena_ioc_desc *desc;
+	const struct kdev_ioc_desc *desc;
 	unsigned int nr = _IOC_NR(cmd);
 	size_t usize = _IOC_SIZE(cmd);
-	union karena_ioc_buf in, buf;
-	struct karena_reply reply;
+	union kdev_ioc_buf in, buf;
+	struct kdev_reply reply;
 	unsigned int tries;
 	size_t len;
 	int ret;
 
 	if (_IOC_TYPE(cmd) != KARENA_IOC_MAGIC ||
 	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
-	    nr >= ARRAY_SIZE(karena_ioc_table))
+	    nr >= ARRAY_SIZE(kdev_ioc_table))
 		return -ENOTTY;
-	nr = array_index_nospec(nr, ARRAY_SIZE(karena_ioc_table));
-	desc = &karena_ioc_table[nr];
+	nr = array_index_nospec(nr, ARRAY_SIZE(kdev_ioc_table));
+	desc = &kdev_ioc_table[nr];
 	if (!desc->size)
 		return -ENOTTY;
 	if (current->mm != client->mm)
@@ -222,18 +220,18 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 		 * After a lost answer it also takes back whatever part of
 		 * that answer reached the caller.
 		 */
-		if ((karena_ioc_is_free(nr) || karena_ioc_is_alloc(nr) ||
+		if ((kdev_ioc_is_free(nr) || kdev_ioc_is_alloc(nr) ||
 		     tries) && copy_to_user(uarg, &in, len))
 			return -EFAULT;
-		if (tries == KARENA_REPLY_TRIES)
+		if (tries == KDEV_REPLY_TRIES)
 			return -EFAULT;
 		buf = in;
 		reply.lost = false;
-		ret = karena_ioc_run(client, nr, &buf, &reply);
+		ret = kdev_ioc_run(client, nr, &buf, &reply);
 		if (!reply.lost)
 			break;
 	}
-	if (karena_ioc_is_alloc(nr))
+	if (kdev_ioc_is_alloc(nr))
 		return ret;
 
 	/*
@@ -247,11 +245,11 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-static int karena_open(struct inode *inode, struct file *file)
+static int kdev_open(struct inode *inode, struct file *file)
 {
-	struct karena_client *client;
+	struct kdev_client *client;
 
-	client = karena_client_create(file);
+	client = kdev_client_create(file);
 	if (IS_ERR(client))
 		return PTR_ERR(client);
 	/* All mappings of this file live in the client's address_space. */
@@ -260,68 +258,68 @@ static int karena_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static int karena_release(struct inode *inode, struct file *file)
+static int kdev_release(struct inode *inode, struct file *file)
 {
-	karena_client_destroy(file->private_data);
+	kdev_client_destroy(file->private_data);
 	return 0;
 }
 
-static int karena_mmap(struct file *file, struct vm_area_struct *vma)
+static int kdev_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	return karena_window_mmap(file->private_data, vma);
+	return kdev_window_mmap(file->private_data, vma);
 }
 
-static const struct file_operations karena_fops = {
+static const struct file_operations kdev_fops = {
 	.owner = THIS_MODULE,
-	.open = karena_open,
-	.release = karena_release,
-	.unlocked_ioctl = karena_ioctl,
+	.open = kdev_open,
+	.release = kdev_release,
+	.unlocked_ioctl = kdev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.mmap = karena_mmap,
+	.mmap = kdev_mmap,
 	.llseek = noop_llseek,
 };
 
-static struct miscdevice karena_misc = {
+static struct miscdevice kdev_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = KBUILD_MODNAME,
-	.fops = &karena_fops,
+	.fops = &kdev_fops,
 };
 
 /**
- * karena_device_init() - register /dev/karena with mode dev_mode.
+ * kdev_init() - register /dev/karena with mode dev_mode.
  *
  * Context: Process context, module load; called last, once everything a
  * client can reach is ready.
  * Return: 0 or a negative errno.
  */
-int karena_device_init(void)
+int kdev_init(void)
 {
 	int ret;
 
-	ret = karena_fs_init();
+	ret = kdev_fs_init();
 	if (ret) {
 		pr_err("cannot mount the karena pseudo filesystem: %d\n", ret);
 		return ret;
 	}
-	karena_misc.mode = karena_dev_mode;
-	ret = misc_register(&karena_misc);
+	kdev_misc.mode = ka_dev_mode;
+	ret = misc_register(&kdev_misc);
 	if (ret) {
-		pr_err("cannot register /dev/%s: %d\n", karena_misc.name, ret);
-		karena_fs_exit();
+		pr_err("cannot register /dev/%s: %d\n", kdev_misc.name, ret);
+		kdev_fs_exit();
 		return ret;
 	}
-	karena_client_debugfs_init();
+	kdev_client_debugfs_init();
 	return 0;
 }
 
 /**
- * karena_device_exit() - unregister /dev/karena.
+ * kdev_exit() - unregister /dev/karena.
  *
  * Context: Process context, module unload; no client exists (each open
  * file holds a module reference).
  */
-void karena_device_exit(void)
+void kdev_exit(void)
 {
-	misc_deregister(&karena_misc);
-	karena_fs_exit();
+	misc_deregister(&kdev_misc);
+	kdev_fs_exit();
 }

@@ -19,7 +19,7 @@
  *   client    one open file of /dev/karena; owns user caches and blocks.
  *
  * Lock order (outer first)
- *   1. karena_clients_lock (mutex)  the list of clients (client.c)
+ *   1. kdev_clients_lock (mutex)  the list of clients (client.c)
  *   2. client->lock (mutex)         one client's caches, blocks, window map
  *   3. client->window_lock (mutex)  the window's page table (window.c);
  *                                   also taken under mmap_lock by a fault
@@ -49,21 +49,21 @@
 #include <karena_kernel.h>
 
 /* Module parameters (main.c); validated once at load, read-only after. */
-extern unsigned int karena_arena_mb;
-extern unsigned int karena_max_order;
-extern unsigned int karena_min_order;
-extern unsigned int karena_dev_mode;
+extern unsigned int ka_arena_mb;
+extern unsigned int ka_max_order;
+extern unsigned int ka_min_order;
+extern unsigned int ka_dev_mode;
 
 /* Root of /sys/kernel/debug/karena/ (debugfs.c); may be an error pointer. */
-extern struct dentry *karena_debugfs_root;
+extern struct dentry *ka_debugfs_root;
 
-int karena_check_params(unsigned int arena_mb, unsigned int max_order,
-			unsigned int min_order, unsigned int dev_mode);
+int ka_check_params(unsigned int arena_mb, unsigned int max_order,
+		    unsigned int min_order, unsigned int dev_mode);
 
-int karena_debugfs_init(void);
-void karena_debugfs_exit(void);
+int ka_debugfs_init(void);
+void ka_debugfs_exit(void);
 
-int karena_device_init(void);
-void karena_device_exit(void);
+int kdev_init(void);
+void kdev_exit(void);
 
 #endif /* KARENA_INTERNAL_H */

@@ -15,7 +15,7 @@
  * object of one of the set's classes nor the start of one of its large
  * blocks is reported and refused.
  *
- * The module has one set over karena_arena (ka_kmalloc_global, exported
+ * The module has one set over ka_global_arena (ka_kmalloc_global, exported
  * as karena_kmalloc() and friends); the KUnit suite makes private sets
  * over private arenas.
  */
@@ -35,7 +35,7 @@
 
 /* === Data === */
 
-/* The module's classes over karena_arena. */
+/* The module's classes over ka_global_arena. */
 struct ka_kmalloc_set ka_kmalloc_global;
 
 static const unsigned int ka_kmalloc_sizes[KA_KMALLOC_NR] = {
@@ -393,12 +393,12 @@ EXPORT_SYMBOL_IF_KUNIT(ka_krealloc);
 /* === The module's set and the exported API === */
 
 /**
- * karena_kmalloc_init() - create the module's kmalloc classes.
+ * ka_kmalloc_init() - create the module's kmalloc classes.
  *
  * Context: Process context, module load.
  * Return: 0, or a negative errno (-EINVAL for a bad kmalloc_flags).
  */
-int karena_kmalloc_init(void)
+int ka_kmalloc_init(void)
 {
 	unsigned int i;
 	int ret;
@@ -412,7 +412,7 @@ int karena_kmalloc_init(void)
 	 * No KA_CACHE_FREELIST_RANDOM: the classes would need themselves
 	 * for their random sequences while being created.
 	 */
-	ret = ka_kmalloc_set_init(&ka_kmalloc_global, karena_arena, "kmalloc",
+	ret = ka_kmalloc_set_init(&ka_kmalloc_global, ka_global_arena, "kmalloc",
 				  (KA_CACHE_FREELIST_HARDENED |
 				   ka_kmalloc_flags) &
 				  ~KA_CACHE_FREELIST_RANDOM);
@@ -424,13 +424,13 @@ int karena_kmalloc_init(void)
 }
 
 /**
- * karena_kmalloc_exit() - destroy the module's kmalloc classes.
+ * ka_kmalloc_exit() - destroy the module's kmalloc classes.
  *
  * Classes with objects still allocated are reported and destroyed anyway.
  *
  * Context: Process context, module unload.
  */
-void karena_kmalloc_exit(void)
+void ka_kmalloc_exit(void)
 {
 	int i;
 

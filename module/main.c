@@ -20,24 +20,24 @@
 #include "internal.h"
 #include "slab.h"
 
-unsigned int karena_arena_mb = 64;
-module_param_named(arena_mb, karena_arena_mb, uint, 0444);
+unsigned int ka_arena_mb = 64;
+module_param_named(arena_mb, ka_arena_mb, uint, 0444);
 MODULE_PARM_DESC(arena_mb, "Arena size in MiB taken from the kernel at load (default 64)");
 
-unsigned int karena_max_order = 10;
-module_param_named(max_order, karena_max_order, uint, 0444);
+unsigned int ka_max_order = 10;
+module_param_named(max_order, ka_max_order, uint, 0444);
 MODULE_PARM_DESC(max_order, "Largest buddy order; chunks are 2^max_order pages (default 10)");
 
-unsigned int karena_min_order = 3;
-module_param_named(min_order, karena_min_order, uint, 0444);
+unsigned int ka_min_order = 3;
+module_param_named(min_order, ka_min_order, uint, 0444);
 MODULE_PARM_DESC(min_order, "Smallest chunk order accepted when the kernel has no free blocks of max_order (default 3)");
 
-unsigned int karena_dev_mode = 0600;
-module_param_named(dev_mode, karena_dev_mode, uint, 0444);
+unsigned int ka_dev_mode = 0600;
+module_param_named(dev_mode, ka_dev_mode, uint, 0444);
 MODULE_PARM_DESC(dev_mode, "Permission bits of /dev/karena (default 0600)");
 
 /**
- * karena_check_params() - validate the load-time parameters.
+ * ka_check_params() - validate the load-time parameters.
  * @arena_mb: arena size in MiB.
  * @max_order: largest buddy order.
  * @min_order: smallest chunk order accepted.
@@ -52,8 +52,8 @@ MODULE_PARM_DESC(dev_mode, "Permission bits of /dev/karena (default 0600)");
  * Context: Process context.
  * Return: 0 if all are valid, -EINVAL otherwise.
  */
-int karena_check_params(unsigned int arena_mb, unsigned int max_order,
-			unsigned int min_order, unsigned int dev_mode)
+int ka_check_params(unsigned int arena_mb, unsigned int max_order,
+		    unsigned int min_order, unsigned int dev_mode)
 {
 	unsigned long chunk_bytes, arena_pages;
 
@@ -85,28 +85,28 @@ int karena_check_params(unsigned int arena_mb, unsigned int max_order,
 	}
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(karena_check_params);
+EXPORT_SYMBOL_IF_KUNIT(ka_check_params);
 
-static int __init karena_init(void)
+static int __init ka_module_init(void)
 {
 	int ret;
 
-	ret = karena_check_params(karena_arena_mb, karena_max_order,
-				  karena_min_order, karena_dev_mode);
+	ret = ka_check_params(ka_arena_mb, ka_max_order, ka_min_order,
+			      ka_dev_mode);
 	if (ret)
 		return ret;
 
-	karena_debugfs_init();
+	ka_debugfs_init();
 
-	ret = karena_buddy_init();
+	ret = ka_buddy_init();
 	if (ret)
 		goto err_debugfs;
 
-	ret = karena_slab_init();
+	ret = ka_slab_init();
 	if (ret)
 		goto err_buddy;
 
-	ret = karena_device_init();
+	ret = kdev_init();
 	if (ret)
 		goto err_slab;
 
@@ -114,25 +114,25 @@ static int __init karena_init(void)
 	return 0;
 
 err_slab:
-	karena_slab_exit();
+	ka_slab_exit();
 err_buddy:
-	karena_buddy_exit();
+	ka_buddy_exit();
 err_debugfs:
-	karena_debugfs_exit();
+	ka_debugfs_exit();
 	return ret;
 }
 
-static void __exit karena_exit(void)
+static void __exit ka_module_exit(void)
 {
-	karena_device_exit();
-	karena_slab_exit();
-	karena_buddy_exit();
-	karena_debugfs_exit();
+	kdev_exit();
+	ka_slab_exit();
+	ka_buddy_exit();
+	ka_debugfs_exit();
 	pr_info("unloaded\n");
 }
 
-module_init(karena_init);
-module_exit(karena_exit);
+module_init(ka_module_init);
+module_exit(ka_module_exit);
 
 MODULE_DESCRIPTION("Buddy page allocator and slab caches over a private arena, for kernel and user space");
 MODULE_AUTHOR("The karena developers");

@@ -874,7 +874,7 @@ static int ka_cache_check_args(const struct ka_cache_args *args)
 		return -EINVAL;
 	if (args->flags & ~KA_CACHE_VALID_FLAGS)
 		return -EINVAL;
-	if (!args->arena && !karena_arena)
+	if (!args->arena && !ka_global_arena)
 		return -EINVAL;
 	return 0;
 }
@@ -916,7 +916,7 @@ static int ka_cache_setup(struct ka_cache *cache,
 	cache->ctor = args->ctor;
 	cache->ops = args->ops;
 	cache->owner = args->owner;
-	cache->arena = args->arena ?: karena_arena;
+	cache->arena = args->arena ?: ka_global_arena;
 	spin_lock_init(&cache->lock);
 	for (i = 0; i < KA_NR_LISTS; i++)
 		INIT_LIST_HEAD(&cache->slabs[i]);
@@ -1675,7 +1675,7 @@ void ka_cache_destroy_force(struct ka_cache *cache)
 }
 
 /**
- * karena_slab_init() - create karena's own caches and the slab debugfs.
+ * ka_slab_init() - create karena's own caches and the slab debugfs.
  *
  * Order: the static cache of caches, the magazine cache and the CPU-dead
  * callback (magazine.c), the kmalloc classes (kmalloc.c), then debugfs
@@ -1684,7 +1684,7 @@ void ka_cache_destroy_force(struct ka_cache *cache)
  * Context: Process context, module load.
  * Return: 0 or a negative errno; on error nothing is left behind.
  */
-int karena_slab_init(void)
+int ka_slab_init(void)
 {
 	struct ka_cache_args args = {
 		.name = "karena_cache",
@@ -1710,7 +1710,7 @@ int karena_slab_init(void)
 	ret = ka_magazine_init();
 	if (ret)
 		goto err_cache;
-	ret = karena_kmalloc_init();
+	ret = ka_kmalloc_init();
 	if (ret)
 		goto err_magazine;
 
@@ -1746,7 +1746,7 @@ static struct ka_cache *ka_cache_leftover(void)
 }
 
 /**
- * karena_slab_exit() - destroy every cache and the slab debugfs.
+ * ka_slab_exit() - destroy every cache and the slab debugfs.
  *
  * The device layer has destroyed its user caches and the modules that use
  * karena are gone, so normally only karena's own caches are left.  A
@@ -1757,7 +1757,7 @@ static struct ka_cache *ka_cache_leftover(void)
  *
  * Context: Process context, module unload.
  */
-void karena_slab_exit(void)
+void ka_slab_exit(void)
 {
 	struct ka_cache *cache;
 
@@ -1767,7 +1767,7 @@ void karena_slab_exit(void)
 		       cache->name);
 		ka_cache_destroy_force(cache);
 	}
-	karena_kmalloc_exit();
+	ka_kmalloc_exit();
 	ka_magazine_exit();
 	ka_slab_up = false;
 	ka_cache_destroy_force(&ka_cache_cache);

@@ -384,7 +384,7 @@ struct ka_cache {
 
 /**
  * struct ka_cache_args - what ka_cache_create() needs.
- * @arena: buddy arena for the slabs; NULL for karena_arena.
+ * @arena: buddy arena for the slabs; NULL for ka_global_arena.
  * @name: unique name, 1 to KA_CACHE_NAME_LEN - 1 characters from
  *	[A-Za-z0-9_.:-] (a debugfs directory and a slabinfo column).  The
  *	device layer must make user cache names unique itself, for example
@@ -466,8 +466,8 @@ void ka_cache_stat_clear(struct ka_cache *cache, enum ka_stat_item item);
 const char *ka_stat_name(enum ka_stat_item item);
 
 void ka_cache_destroy_force(struct ka_cache *cache);
-int karena_slab_init(void);
-void karena_slab_exit(void);
+int ka_slab_init(void);
+void ka_slab_exit(void);
 
 /* === Slab layer, for magazine.c, kmalloc.c and slab_debug.c === */
 
@@ -543,7 +543,7 @@ struct ka_kmalloc_set {
 	atomic_long_t bad_frees;
 };
 
-/* The module's classes over karena_arena ("kmalloc-8" ...). */
+/* The module's classes over ka_global_arena ("kmalloc-8" ...). */
 extern struct ka_kmalloc_set ka_kmalloc_global;
 
 int ka_kmalloc_set_init(struct ka_kmalloc_set *set, struct ka_arena *arena,
@@ -559,8 +559,8 @@ void *ka_krealloc(struct ka_kmalloc_set *set, const void *p,
 		  size_t new_size, gfp_t gfp, unsigned long caller);
 size_t ka_ksize(struct ka_kmalloc_set *set, const void *p);
 size_t ka_kmalloc_roundup(struct ka_kmalloc_set *set, size_t size);
-int karena_kmalloc_init(void);
-void karena_kmalloc_exit(void);
+int ka_kmalloc_init(void);
+void ka_kmalloc_exit(void);
 
 /* === Inline helpers === */
 

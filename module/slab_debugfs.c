@@ -513,13 +513,13 @@ DEFINE_SHOW_ATTRIBUTE(ka_kmalloc);
 void ka_slab_debugfs_init(void)
 {
 	ka_slabinfo_file = debugfs_create_file("slabinfo", 0444,
-					       karena_debugfs_root, NULL,
+					       ka_debugfs_root, NULL,
 					       &ka_slabinfo_fops);
 	ka_kmalloc_file = debugfs_create_file("kmalloc", 0444,
-					      karena_debugfs_root, NULL,
+					      ka_debugfs_root, NULL,
 					      &ka_kmalloc_fops);
-	ka_fail_slab_debugfs(karena_debugfs_root);
-	ka_caches_dir = debugfs_create_dir("caches", karena_debugfs_root);
+	ka_fail_slab_debugfs(ka_debugfs_root);
+	ka_caches_dir = debugfs_create_dir("caches", ka_debugfs_root);
 }
 
 /**
@@ -536,7 +536,7 @@ void ka_slab_debugfs_exit(void)
 	list_for_each_entry(cache, &ka_slab_caches, list)
 		ka_cache_debugfs_remove(cache);
 	mutex_unlock(&ka_slab_mutex);
-	debugfs_lookup_and_remove("fail_slab", karena_debugfs_root);
+	debugfs_lookup_and_remove("fail_slab", ka_debugfs_root);
 	debugfs_remove(ka_caches_dir);
 	debugfs_remove(ka_kmalloc_file);
 	debugfs_remove(ka_slabinfo_file);

@@ -38,7 +38,7 @@
 #include "slab.h"
 
 /**
- * struct karena_user_cache - one user cache of a client.
+ * struct kdev_ucache - one user cache of a client.
  * @cache: the slab layer's cache.
  * @client: the owning client.
  * @id: the cache id userspace uses.
@@ -47,9 +47,9 @@
  *	(client->lock).
  * @name: the name userspace gave.
  */
-struct karena_user_cache {
+struct kdev_ucache {
 	struct ka_cache *cache;
-	struct karena_client *client;
+	struct kdev_client *client;
 	u32 id;
 	unsigned long objects;
 	struct xarray slabs;
@@ -62,21 +62,21 @@ static_assert(KARENA_CACHE_POISON == KA_CACHE_POISON);
 static_assert(KARENA_CACHE_RED_ZONE == KA_CACHE_RED_ZONE);
 static_assert(KARENA_CACHE_STORE_USER == KA_CACHE_STORE_USER);
 static_assert(KARENA_CACHE_CONSISTENCY == KA_CACHE_CONSISTENCY_CHECKS);
-static_assert(KARENA_USER_MAX_OBJECT <= KA_CACHE_MAX_SIZE);
+static_assert(KDEV_UCACHE_MAX_OBJECT <= KA_CACHE_MAX_SIZE);
 
-static int karena_user_slab_alloc(struct ka_cache *cache, struct page *head,
+static int kdev_ucache_slab_alloc(struct ka_cache *cache, struct page *head,
 				  unsigned int order)
 {
-	struct karena_user_cache *uc = cache->owner;
-	struct karena_client *client = uc->client;
+	struct kdev_ucache *uc = cache->owner;
+	struct kdev_client *client = uc->client;
 	unsigned long bytes = PAGE_SIZE << order, pgoff;
 	int ret;
 
 	lockdep_assert_held(&client->lock);
-	ret = karena_client_charge(client, bytes);
+	ret = kdev_client_charge(client, bytes);
 	if (ret)
 		return ret;
-	ret = karena_window_map(client, head, order, &pgoff);
+	ret = kdev_window_map(client, head, order, &pgoff);
 	if (ret)
 		goto err_uncharge;
 	ret = xa_err(xa_store(&uc->slabs, page_to_pfn(head),
@@ -87,17 +87,17 @@ static int karena_user_slab_alloc(struct ka_cache *cache, struct page *head,
 	return 0;
 
 err_unmap:
-	karena_window_unmap(client, pgoff, order);
+	kdev_window_unmap(client, pgoff, order);
 err_uncharge:
-	karena_client_uncharge(client, bytes);
+	kdev_client_uncharge(client, bytes);
 	return ret;
 }
 
-static void karena_user_slab_release(struct ka_cache *cache,
+static void kdev_ucache_slab_release(struct ka_cache *cache,
 				     struct page *head, unsigned int order)
 {
-	struct karena_user_cache *uc = cache->owner;
-	struct karena_client *client = uc->client;
+	struct kdev_ucache *uc = cache->owner;
+	struct kdev_client *client = uc->client;
 	unsigned long bytes = PAGE_SIZE << order;
 	void *entry;
 
@@ -105,23 +105,23 @@ static void karena_user_slab_release(struct ka_cache *cache,
 	entry = xa_erase(&uc->slabs, page_to_pfn(head));
 	if (WARN_ON_ONCE(!entry))
 		return;
-	karena_window_unmap(client, xa_to_value(entry), order);
+	kdev_window_unmap(client, xa_to_value(entry), order);
 	client->slab_bytes -= bytes;
-	karena_client_uncharge(client, bytes);
+	kdev_client_uncharge(client, bytes);
 }
 
-static const struct ka_cache_ops karena_user_cache_ops = {
-	.slab_alloc = karena_user_slab_alloc,
-	.slab_release = karena_user_slab_release,
+static const struct ka_cache_ops kdev_ucache_ops = {
+	.slab_alloc = kdev_ucache_slab_alloc,
+	.slab_release = kdev_ucache_slab_release,
 };
 
 /* Window offset of an object of @uc; the caller holds client->lock. */
-static u64 karena_user_obj_offset(struct karena_user_cache *uc, void *obj)
+static u64 kdev_ucache_obj_offset(struct kdev_ucache *uc, void *obj)
 {
 	struct page *head;
 	void *entry;
 
-	if (WARN_ON_ONCE(ka_addr_cache(karena_arena, obj, &head) != uc->cache))
+	if (WARN_ON_ONCE(ka_addr_cache(ka_global_arena, obj, &head) != uc->cache))
 		return U64_MAX;
 	entry = xa_load(&uc->slabs, page_to_pfn(head));
 	return ((u64)xa_to_value(entry) << PAGE_SHIFT) +
@@ -133,22 +133,22 @@ static u64 karena_user_obj_offset(struct karena_user_cache *uc, void *obj)
  * whether it is the start of a live object is for the slab layer to say.
  * The caller holds client->lock.
  */
-static void *karena_user_offset_obj(struct karena_user_cache *uc, u64 offset)
+static void *kdev_ucache_offset_obj(struct kdev_ucache *uc, u64 offset)
 {
-	struct karena_client *client = uc->client;
+	struct kdev_client *client = uc->client;
 	struct page *page;
 	void *addr;
 
 	if (offset >> PAGE_SHIFT >= client->window_nr)
 		return NULL;
-	page = karena_window_lookup(client, offset >> PAGE_SHIFT);
+	page = kdev_window_lookup(client, offset >> PAGE_SHIFT);
 	if (!page)
 		return NULL;
 	addr = page_address(page) + (offset & ~PAGE_MASK);
-	return ka_addr_cache(karena_arena, addr, NULL) == uc->cache ? addr : NULL;
+	return ka_addr_cache(ka_global_arena, addr, NULL) == uc->cache ? addr : NULL;
 }
 
-static bool karena_user_name_ok(const char *name)
+static bool kdev_ucache_name_ok(const char *name)
 {
 	size_t len = strnlen(name, KARENA_NAME_LEN), i;
 
@@ -162,16 +162,15 @@ static bool karena_user_name_ok(const char *name)
 	return true;
 }
 
-static struct karena_user_cache *karena_user_cache_find(struct karena_client *client,
-							u32 id)
+static struct kdev_ucache *kdev_ucache_find(struct kdev_client *client, u32 id)
 {
 	lockdep_assert_held(&client->lock);
 	return id ? xa_load(&client->caches, id) : NULL;
 }
 
 /* Destroy a user cache; the caller holds client->lock. */
-static void karena_user_cache_free(struct karena_client *client,
-				   struct karena_user_cache *uc, bool force)
+static void kdev_ucache_free(struct kdev_client *client, struct kdev_ucache *uc,
+			     bool force)
 {
 	lockdep_assert_held(&client->lock);
 	xa_erase(&client->caches, uc->id);
@@ -187,7 +186,7 @@ static void karena_user_cache_free(struct karena_client *client,
 }
 
 /**
- * karena_user_cache_create() - KARENA_IOC_CACHE_CREATE.
+ * kdev_ucache_create() - KARENA_IOC_CACHE_CREATE.
  * @client: the client.
  * @cc: the command struct, copied in; the output fields are filled.
  * @reply: the answer (@cc), written before client->lock is dropped: from
@@ -198,19 +197,18 @@ static void karena_user_cache_free(struct karena_client *client,
  * already uses, -ENOMEM at max_caches or without memory, -EFAULT if the
  * answer could not be written (@reply->lost; the cache is gone again).
  */
-int karena_user_cache_create(struct karena_client *client,
-			     struct karena_cache_create *cc,
-			     struct karena_reply *reply)
+int kdev_ucache_create(struct kdev_client *client,
+		       struct karena_cache_create *cc, struct kdev_reply *reply)
 {
 	char global[KA_CACHE_NAME_LEN];
-	struct karena_user_cache *uc, *other;
+	struct kdev_ucache *uc, *other;
 	struct ka_cache_args args = {
-		.arena = karena_arena,
+		.arena = ka_global_arena,
 		.name = global,
 		.size = cc->object_size,
 		.align = cc->align,
 		.flags = cc->flags | KA_CACHE_USER,
-		.ops = &karena_user_cache_ops,
+		.ops = &kdev_ucache_ops,
 	};
 	unsigned long index;
 	u32 id;
@@ -220,11 +218,11 @@ int karena_user_cache_create(struct karena_client *client,
 	    cc->object_stride || cc->slab_bytes || cc->objs_per_slab ||
 	    cc->object_offset || memchr_inv(cc->reserved, 0, sizeof(cc->reserved)))
 		return -EINVAL;
-	if (!cc->object_size || cc->object_size > KARENA_USER_MAX_OBJECT)
+	if (!cc->object_size || cc->object_size > KDEV_UCACHE_MAX_OBJECT)
 		return -EINVAL;
 	if (cc->align && (!is_power_of_2(cc->align) || cc->align > PAGE_SIZE))
 		return -EINVAL;
-	if (!karena_user_name_ok(cc->name))
+	if (!kdev_ucache_name_ok(cc->name))
 		return -EINVAL;
 
 	uc = kzalloc(sizeof(*uc), GFP_KERNEL);
@@ -237,7 +235,7 @@ int karena_user_cache_create(struct karena_client *client,
 
 	mutex_lock(&client->lock);
 	ret = -ENOMEM;
-	if (client->nr_caches >= KARENA_USER_MAX_CACHES)
+	if (client->nr_caches >= KDEV_MAX_UCACHES)
 		goto err_unlock;
 	ret = -EEXIST;
 	xa_for_each(&client->caches, index, other)
@@ -263,9 +261,9 @@ int karena_user_cache_create(struct karena_client *client,
 	cc->slab_bytes = PAGE_SIZE << uc->cache->order;
 	cc->objs_per_slab = uc->cache->objs_per_slab;
 	cc->object_offset = uc->cache->red_left;
-	ret = karena_reply_write(reply, reply->uarg, reply->buf, reply->len);
+	ret = kdev_reply_write(reply, reply->uarg, reply->buf, reply->len);
 	if (ret)
-		karena_user_cache_free(client, uc, false);
+		kdev_ucache_free(client, uc, false);
 	mutex_unlock(&client->lock);
 	return ret;
 
@@ -278,7 +276,7 @@ err_unlock:
 }
 
 /**
- * karena_user_cache_destroy() - KARENA_IOC_CACHE_DESTROY.
+ * kdev_ucache_destroy() - KARENA_IOC_CACHE_DESTROY.
  * @client: the client.
  * @cd: the command struct, copied in.
  *
@@ -286,40 +284,40 @@ err_unlock:
  * Return: 0; -EINVAL for a bad field, -ENOENT if the client has no such
  * cache, -EBUSY while objects of it are allocated.
  */
-int karena_user_cache_destroy(struct karena_client *client,
-			      struct karena_cache_destroy *cd)
+int kdev_ucache_destroy(struct kdev_client *client,
+			struct karena_cache_destroy *cd)
 {
-	struct karena_user_cache *uc;
+	struct kdev_ucache *uc;
 	int ret = 0;
 
 	if (cd->flags || cd->reserved)
 		return -EINVAL;
 	mutex_lock(&client->lock);
-	uc = karena_user_cache_find(client, cd->cache_id);
+	uc = kdev_ucache_find(client, cd->cache_id);
 	if (!uc)
 		ret = -ENOENT;
 	else if (uc->objects)
 		ret = -EBUSY;
 	else
-		karena_user_cache_free(client, uc, false);
+		kdev_ucache_free(client, uc, false);
 	mutex_unlock(&client->lock);
 	return ret;
 }
 
 /**
- * karena_user_caches_destroy() - destroy every user cache of a client
+ * kdev_ucaches_destroy() - destroy every user cache of a client
  * that is going away, with whatever objects are still allocated.
  * @client: the client.
  *
  * Context: Process context; caller holds client->lock.
  */
-void karena_user_caches_destroy(struct karena_client *client)
+void kdev_ucaches_destroy(struct kdev_client *client)
 {
-	struct karena_user_cache *uc;
+	struct kdev_ucache *uc;
 	unsigned long index;
 
 	xa_for_each(&client->caches, index, uc)
-		karena_user_cache_free(client, uc, true);
+		kdev_ucache_free(client, uc, true);
 }
 
 /*
@@ -328,15 +326,15 @@ void karena_user_caches_destroy(struct karena_client *client)
  * the kernel log gets no allocation-failure report (vmalloc's carries a
  * stack trace).
  */
-static void *karena_user_array(unsigned int nr, size_t size)
+static void *kdev_ucache_array(unsigned int nr, size_t size)
 {
 	return kvmalloc_array(nr, size, GFP_KERNEL | __GFP_NOWARN);
 }
 
 /* The @nr window offsets at @uoffs, copied in; or an ERR_PTR. */
-static u64 *karena_user_offsets(u64 uoffs, unsigned int nr)
+static u64 *kdev_ucache_offsets(u64 uoffs, unsigned int nr)
 {
-	u64 *offs = karena_user_array(nr, sizeof(*offs));
+	u64 *offs = kdev_ucache_array(nr, sizeof(*offs));
 
 	if (!offs)
 		return ERR_PTR(-ENOMEM);
@@ -348,7 +346,7 @@ static u64 *karena_user_offsets(u64 uoffs, unsigned int nr)
 	return offs;
 }
 
-static int karena_bulk_check(const struct karena_bulk *b)
+static int kdev_ucache_bulk_check(const struct karena_bulk *b)
 {
 	if (b->flags || b->done || b->reserved)
 		return -EINVAL;
@@ -358,10 +356,10 @@ static int karena_bulk_check(const struct karena_bulk *b)
 }
 
 /* Free @nr objects that the client never learnt about; client->lock held. */
-static void karena_user_undo_alloc(struct karena_user_cache *uc,
+static void kdev_ucache_undo_alloc(struct kdev_ucache *uc,
 				   void **objs, unsigned int nr)
 {
-	struct karena_client *client = uc->client;
+	struct kdev_client *client = uc->client;
 	unsigned int done;
 
 	/* No other thread can have freed them: the lock was never dropped. */
@@ -372,7 +370,7 @@ static void karena_user_undo_alloc(struct karena_user_cache *uc,
 }
 
 /**
- * karena_user_alloc_bulk() - KARENA_IOC_ALLOC_BULK.
+ * kdev_ucache_alloc_bulk() - KARENA_IOC_ALLOC_BULK.
  * @client: the client.
  * @b: the command struct, copied in; @b->done is set.
  * @reply: the answer (@b), written with the offsets before client->lock
@@ -389,23 +387,23 @@ static void karena_user_undo_alloc(struct karena_user_cache *uc,
  * written or the answer could not be (@reply->lost); nothing stays
  * allocated then.
  */
-int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b,
-			   struct karena_reply *reply)
+int kdev_ucache_alloc_bulk(struct kdev_client *client, struct karena_bulk *b,
+			   struct kdev_reply *reply)
 {
 	u64 __user *uoffs = u64_to_user_ptr(b->offsets);
-	struct karena_user_cache *uc;
+	struct kdev_ucache *uc;
 	unsigned int n, i;
 	void **objs;
 	u64 *offs;
 	int ret;
 
-	ret = karena_bulk_check(b);
+	ret = kdev_ucache_bulk_check(b);
 	if (ret)
 		return ret;
-	objs = karena_user_array(b->count, sizeof(*objs));
+	objs = kdev_ucache_array(b->count, sizeof(*objs));
 	if (!objs)
 		return -ENOMEM;
-	offs = karena_user_offsets(b->offsets, b->count);
+	offs = kdev_ucache_offsets(b->offsets, b->count);
 	if (IS_ERR(offs)) {
 		kvfree(objs);
 		return PTR_ERR(offs);
@@ -416,7 +414,7 @@ int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b,
 	}
 
 	mutex_lock(&client->lock);
-	uc = karena_user_cache_find(client, b->cache_id);
+	uc = kdev_ucache_find(client, b->cache_id);
 	if (!uc) {
 		ret = -ENOENT;
 		goto out_unlock;
@@ -433,17 +431,17 @@ int karena_user_alloc_bulk(struct karena_client *client, struct karena_bulk *b,
 		 */
 		if (uc->cache->flags & KA_CACHE_POISON)
 			memset(objs[i], 0, uc->cache->object_size);
-		offs[i] = karena_user_obj_offset(uc, objs[i]);
+		offs[i] = kdev_ucache_obj_offset(uc, objs[i]);
 	}
 	uc->objects += n;
 	client->objects += n;
 	b->done = n;
-	ret = karena_reply_write(reply, uoffs, offs, n * sizeof(*offs));
+	ret = kdev_reply_write(reply, uoffs, offs, n * sizeof(*offs));
 	if (!ret)
-		ret = karena_reply_write(reply, reply->uarg, reply->buf,
-					 reply->len);
+		ret = kdev_reply_write(reply, reply->uarg, reply->buf,
+				       reply->len);
 	if (ret) {
-		karena_user_undo_alloc(uc, objs, n);
+		kdev_ucache_undo_alloc(uc, objs, n);
 		goto out_unlock;
 	}
 	client->objects_allocated += n;
@@ -462,21 +460,21 @@ out_free:
  * first bad one, which is counted as a bad free.  Sets *@done to the
  * objects freed (on error, the index of the refused entry).
  */
-static int karena_user_free_offsets(struct karena_client *client, u32 id,
+static int kdev_ucache_free_offsets(struct kdev_client *client, u32 id,
 				    const u64 *offs, void **objs,
 				    unsigned int nr, unsigned int *done)
 {
-	struct karena_user_cache *uc;
+	struct kdev_ucache *uc;
 	unsigned int valid, freed;
 	int ret;
 
 	lockdep_assert_held(&client->lock);
 	*done = 0;
-	uc = karena_user_cache_find(client, id);
+	uc = kdev_ucache_find(client, id);
 	if (!uc)
 		return -ENOENT;
 	for (valid = 0; valid < nr; valid++) {
-		objs[valid] = karena_user_offset_obj(uc, offs[valid]);
+		objs[valid] = kdev_ucache_offset_obj(uc, offs[valid]);
 		if (!objs[valid])
 			break;
 	}
@@ -493,7 +491,7 @@ static int karena_user_free_offsets(struct karena_client *client, u32 id,
 }
 
 /**
- * karena_user_free_bulk() - KARENA_IOC_FREE_BULK.
+ * kdev_ucache_free_bulk() - KARENA_IOC_FREE_BULK.
  * @client: the client.
  * @b: the command struct, copied in; @b->done is set, also on error.
  *
@@ -501,14 +499,14 @@ static int karena_user_free_offsets(struct karena_client *client, u32 id,
  * Return: 0 if all were freed; -EINVAL, -ENOENT (see uapi/karena.h),
  * -EFAULT if the offsets cannot be read (nothing is freed then).
  */
-int karena_user_free_bulk(struct karena_client *client, struct karena_bulk *b)
+int kdev_ucache_free_bulk(struct kdev_client *client, struct karena_bulk *b)
 {
 	unsigned int done = 0;
 	void **objs;
 	u64 *offs;
 	int ret;
 
-	ret = karena_bulk_check(b);
+	ret = kdev_ucache_bulk_check(b);
 	/*
 	 * @done goes back to userspace even when the call fails: until the
 	 * first entry is looked at, nothing has been freed.
@@ -516,17 +514,17 @@ int karena_user_free_bulk(struct karena_client *client, struct karena_bulk *b)
 	b->done = 0;
 	if (ret)
 		return ret;
-	offs = karena_user_offsets(b->offsets, b->count);
+	offs = kdev_ucache_offsets(b->offsets, b->count);
 	if (IS_ERR(offs))
 		return PTR_ERR(offs);
-	objs = karena_user_array(b->count, sizeof(*objs));
+	objs = kdev_ucache_array(b->count, sizeof(*objs));
 	if (!objs) {
 		kvfree(offs);
 		return -ENOMEM;
 	}
 
 	mutex_lock(&client->lock);
-	ret = karena_user_free_offsets(client, b->cache_id, offs, objs,
+	ret = kdev_ucache_free_offsets(client, b->cache_id, offs, objs,
 				       b->count, &done);
 	if (!ret)
 		client->free_calls++;

@@ -39,56 +39,56 @@
 #include "client.h"
 #include "internal.h"
 
-#define KARENA_FS_MAGIC 0x6b61726e	/* "karn" */
+#define KDEV_FS_MAGIC 0x6b61726e	/* "karn" */
 
-static struct vfsmount *karena_mnt;
+static struct vfsmount *kdev_mnt;
 
-static int karena_fs_init_fs_context(struct fs_context *fc)
+static int kdev_fs_init_fs_context(struct fs_context *fc)
 {
-	return init_pseudo(fc, KARENA_FS_MAGIC) ? 0 : -ENOMEM;
+	return init_pseudo(fc, KDEV_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
 /*
  * No .owner: the mount lives as long as the module, and a module
  * reference from it would make the module impossible to remove.
  */
-static struct file_system_type karena_fs_type = {
+static struct file_system_type kdev_fs_type = {
 	.name = "karena",
-	.init_fs_context = karena_fs_init_fs_context,
+	.init_fs_context = kdev_fs_init_fs_context,
 	.kill_sb = kill_anon_super,
 };
 
 /**
- * karena_fs_init() - mount the pseudo filesystem that gives each client
+ * kdev_fs_init() - mount the pseudo filesystem that gives each client
  * its own address_space.
  *
  * Context: Process context, module load.
  * Return: 0 or a negative errno.
  */
-int karena_fs_init(void)
+int kdev_fs_init(void)
 {
-	karena_mnt = kern_mount(&karena_fs_type);
-	return PTR_ERR_OR_ZERO(karena_mnt);
+	kdev_mnt = kern_mount(&kdev_fs_type);
+	return PTR_ERR_OR_ZERO(kdev_mnt);
 }
 
 /**
- * karena_fs_exit() - unmount the pseudo filesystem.
+ * kdev_fs_exit() - unmount the pseudo filesystem.
  *
  * Context: Process context, module unload; no client exists.
  */
-void karena_fs_exit(void)
+void kdev_fs_exit(void)
 {
-	kern_unmount(karena_mnt);
+	kern_unmount(kdev_mnt);
 }
 
 /**
- * karena_window_init() - set up an empty window for a new client.
+ * kdev_window_init() - set up an empty window for a new client.
  * @client: the client, not yet visible to anyone.
  *
  * Context: Process context.
  * Return: 0 or -ENOMEM.
  */
-int karena_window_init(struct karena_client *client)
+int kdev_window_init(struct kdev_client *client)
 {
 	struct inode *inode;
 
@@ -96,7 +96,7 @@ int karena_window_init(struct karena_client *client)
 	client->window_map = bitmap_zalloc(client->window_nr, GFP_KERNEL);
 	if (!client->window_map)
 		return -ENOMEM;
-	inode = alloc_anon_inode(karena_mnt->mnt_sb);
+	inode = alloc_anon_inode(kdev_mnt->mnt_sb);
 	if (IS_ERR(inode)) {
 		bitmap_free(client->window_map);
 		return PTR_ERR(inode);
@@ -106,12 +106,12 @@ int karena_window_init(struct karena_client *client)
 }
 
 /**
- * karena_window_exit() - tear down a client's window.
+ * kdev_window_exit() - tear down a client's window.
  * @client: the client; every block has been unmapped already.
  *
  * Context: Process context; caller holds client->lock.
  */
-void karena_window_exit(struct karena_client *client)
+void kdev_window_exit(struct kdev_client *client)
 {
 	lockdep_assert_held(&client->lock);
 	WARN_ON_ONCE(!xa_empty(&client->window_pages));
@@ -122,7 +122,7 @@ void karena_window_exit(struct karena_client *client)
 }
 
 /**
- * karena_window_map() - give a block a place in the client's window.
+ * kdev_window_map() - give a block a place in the client's window.
  * @client: the client.
  * @head: first page of the block, already owned by the client.
  * @order: the block is 2^@order pages.
@@ -133,8 +133,8 @@ void karena_window_exit(struct karena_client *client)
  * Context: Process context; caller holds client->lock.
  * Return: 0, or -ENOMEM if the window has no aligned room left.
  */
-int karena_window_map(struct karena_client *client, struct page *head,
-		      unsigned int order, unsigned long *pgoff)
+int kdev_window_map(struct kdev_client *client, struct page *head,
+		    unsigned int order, unsigned long *pgoff)
 {
 	unsigned long nr = 1UL << order, start, i;
 	int ret;
@@ -163,7 +163,7 @@ int karena_window_map(struct karena_client *client, struct page *head,
 }
 
 /**
- * karena_window_unmap() - take a block out of the client's window.
+ * kdev_window_unmap() - take a block out of the client's window.
  * @client: the client.
  * @pgoff: window page offset of the block's first page.
  * @order: the block is 2^@order pages.
@@ -173,8 +173,8 @@ int karena_window_map(struct karena_client *client, struct page *head,
  *
  * Context: Process context; caller holds client->lock.
  */
-void karena_window_unmap(struct karena_client *client, unsigned long pgoff,
-			 unsigned int order)
+void kdev_window_unmap(struct kdev_client *client, unsigned long pgoff,
+		       unsigned int order)
 {
 	unsigned long nr = 1UL << order, i;
 
@@ -190,7 +190,7 @@ void karena_window_unmap(struct karena_client *client, unsigned long pgoff,
 }
 
 /**
- * karena_window_lookup() - the page at a window page offset.
+ * kdev_window_lookup() - the page at a window page offset.
  * @client: the client.
  * @pgoff: window page offset.
  *
@@ -198,16 +198,15 @@ void karena_window_unmap(struct karena_client *client, unsigned long pgoff,
  * answer valid.
  * Return: the page, or NULL if none is there.
  */
-struct page *karena_window_lookup(struct karena_client *client,
-				  unsigned long pgoff)
+struct page *kdev_window_lookup(struct kdev_client *client, unsigned long pgoff)
 {
 	lockdep_assert_held(&client->lock);
 	return xa_load(&client->window_pages, pgoff);
 }
 
-static vm_fault_t karena_vm_fault(struct vm_fault *vmf)
+static vm_fault_t kdev_vm_fault(struct vm_fault *vmf)
 {
-	struct karena_client *client = vmf->vma->vm_private_data;
+	struct kdev_client *client = vmf->vma->vm_private_data;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 	struct page *page;
 
@@ -220,12 +219,12 @@ static vm_fault_t karena_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-static const struct vm_operations_struct karena_vm_ops = {
-	.fault = karena_vm_fault,
+static const struct vm_operations_struct kdev_vm_ops = {
+	.fault = kdev_vm_fault,
 };
 
 /**
- * karena_window_mmap() - set up a new mapping of the client's window.
+ * kdev_window_mmap() - set up a new mapping of the client's window.
  * @client: the client of the mapped file.
  * @vma: the new mapping.
  *
@@ -236,8 +235,7 @@ static const struct vm_operations_struct karena_vm_ops = {
  * Return: 0; -EINVAL for a private or executable mapping or one that
  * reaches past the window; -EPERM from another process.
  */
-int karena_window_mmap(struct karena_client *client,
-		       struct vm_area_struct *vma)
+int kdev_window_mmap(struct kdev_client *client, struct vm_area_struct *vma)
 {
 	unsigned long pages = vma_pages(vma);
 
@@ -252,7 +250,7 @@ int karena_window_mmap(struct karena_client *client,
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
 			 VM_DONTCOPY;
 	vma->vm_flags &= ~VM_MAYEXEC;
-	vma->vm_ops = &karena_vm_ops;
+	vma->vm_ops = &kdev_vm_ops;
 	vma->vm_private_data = client;
 	return 0;
 }

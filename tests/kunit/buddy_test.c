@@ -1131,7 +1131,7 @@ static void buddy_concurrent_use_stays_consistent(struct kunit *test)
 
 /* === Suite === */
 
-static struct kunit_case karena_buddy_cases[] = {
+static struct kunit_case kt_buddy_cases[] = {
 	KUNIT_CASE(buddy_arena_starts_whole),
 	KUNIT_CASE(buddy_desc_lookup_every_chunk_page),
 	KUNIT_CASE(buddy_create_rejects_bad_arguments),
@@ -1174,10 +1174,10 @@ static struct kunit_case karena_buddy_cases[] = {
 	{}
 };
 
-static struct kunit_suite karena_buddy_suite = {
+static struct kunit_suite kt_buddy_suite = {
 	.name = "karena_buddy",
 	.exit = buddy_test_exit,
-	.test_cases = karena_buddy_cases,
+	.test_cases = kt_buddy_cases,
 };
 
-kunit_test_suites(&karena_buddy_suite);
+kunit_test_suites(&kt_buddy_suite);

@@ -41,21 +41,21 @@ static void params_validated_at_load(struct kunit *test)
 	const struct param_case *c = test->param_value;
 
 	KUNIT_EXPECT_EQ(test, c->expect,
-			karena_check_params(c->arena_mb, c->max_order,
-					    c->min_order, c->dev_mode));
+			ka_check_params(c->arena_mb, c->max_order, c->min_order,
+					c->dev_mode));
 }
 
-static struct kunit_case karena_module_cases[] = {
+static struct kunit_case kt_module_cases[] = {
 	KUNIT_CASE_PARAM(params_validated_at_load, param_gen_params),
 	{}
 };
 
-static struct kunit_suite karena_module_suite = {
+static struct kunit_suite kt_module_suite = {
 	.name = "karena_module",
-	.test_cases = karena_module_cases,
+	.test_cases = kt_module_cases,
 };
 
-kunit_test_suites(&karena_module_suite);
+kunit_test_suites(&kt_module_suite);
 
 MODULE_DESCRIPTION("KUnit tests for karena");
 MODULE_LICENSE("GPL");

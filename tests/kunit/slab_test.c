@@ -1783,7 +1783,7 @@ static void stress_thread_per_cpu_then_validate(struct kunit *test)
 
 /* === Suite === */
 
-static struct kunit_case karena_slab_cases[] = {
+static struct kunit_case kt_slab_cases[] = {
 	KUNIT_CASE(cache_lifecycle),
 	KUNIT_CASE(cache_create_rejects_bad_arguments),
 	KUNIT_CASE(cache_destroy_refuses_live_objects),
@@ -1830,11 +1830,11 @@ static struct kunit_case karena_slab_cases[] = {
 	{}
 };
 
-static struct kunit_suite karena_slab_suite = {
+static struct kunit_suite kt_slab_suite = {
 	.name = "karena_slab",
 	.init = slab_test_init,
 	.exit = slab_test_exit,
-	.test_cases = karena_slab_cases,
+	.test_cases = kt_slab_cases,
 };
 
-kunit_test_suites(&karena_slab_suite);
+kunit_test_suites(&kt_slab_suite);

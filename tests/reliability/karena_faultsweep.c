@@ -23,7 +23,7 @@
  *           at probability 100, an operation of a thread without
  *           make-it-fail succeeds and one with it fails.
  *   insmod  the nth sweep over finit_module() of karena.ko (-i), from
- *           a few fault sites before karena_init() on.
+ *           a few fault sites before ka_module_init() on.
  *
  * A clean run: the operation succeeded, or failed with a documented
  * errno and changed nothing (the client's STATS are as before); after
@@ -815,7 +815,7 @@ static void fs_insmod(const char *ko, const char *params, int max_k, int stride)
 		fs_write(fs_attr_dir[i], "verbose", "0");
 	}
 	/*
-	 * Where karena's init starts: a load refused by karena_init() before
+	 * Where karena's init starts: a load refused by ka_module_init() before
 	 * its first allocation (arena_mb=0) consumes only the module
 	 * loader's fault sites.  Those belong to the kernel (its
 	 * module_alloc() reports a failure with a stack trace, which the
@@ -827,7 +827,7 @@ static void fs_insmod(const char *ko, const char *params, int max_k, int stride)
 	fs_disarm();
 	fs_kmsg_hits("calibration");
 	first = first > 8 ? first - 8 : 1;
-	printf("# insmod: the module loader has %d fault sites before karena_init()\n",
+	printf("# insmod: the module loader has %d fault sites before ka_module_init()\n",
 	       first + 8);
 	for (k = first; hit && k <= max_k && !bad; k += stride) {
 		fs_times(t0);

@@ -16,7 +16,7 @@
  *    free or destroy what it was about to be told of: CACHE_CREATE then
  *    filled its answer in from a freed cache (seed 0x9a3a93165c7d10d4 in
  *    make check, and a 4x4-thread soak: KASAN use-after-free in
- *    karena_user_cache_create()), and the rollback of an ALLOC_BULK or
+ *    kdev_ucache_create()), and the rollback of an ALLOC_BULK or
  *    PAGES_ALLOC whose answer could not be written freed objects or a
  *    block a second time.  The races below fail on the module before
  *    the fix (a guessed free succeeds; the debug kernel's KASAN and the
