@@ -43,7 +43,7 @@
  * is already free is rejected with -EINVAL, counted in arena->bad_free and
  * reported once per kind; the lists are not touched.
  *
- * Lock order and what each lock protects: buddy_internal.h.
+ * Lock order: internal.h; what each lock protects: buddy_internal.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

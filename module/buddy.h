@@ -2,14 +2,13 @@
 /*
  * karena: buddy layer, private interface (module/buddy*.c).
  *
- * An arena is a set of chunks, each 2^max_order physically contiguous
- * pages from alloc_pages().  Each chunk is a top-level buddy block; blocks
- * never merge across chunks.  Every arena page has a descriptor in a
- * kernel-only array (struct ka_page_desc), so no allocator metadata ever
- * lives inside a page that a user can map.
+ * An arena is a set of chunks (internal.h's glossary says what a chunk
+ * is).  Every arena page has a descriptor in a kernel-only array (struct
+ * ka_page_desc), so no allocator metadata ever lives inside a page that a
+ * user can map.
  *
  * The module has one global arena, ka_global_arena, made at load from the
- * arena_mb and max_order parameters.  KUnit tests make small private
+ * arena_mb, max_order and min_order parameters.  KUnit tests make small private
  * arenas with ka_arena_create() so that they can exhaust and corrupt them
  * without disturbing anything else.
  */

@@ -3,16 +3,11 @@
  * karena: buddy layer, the arena's layout (module/buddy*.c and the KUnit
  * suite only; other layers use buddy.h).
  *
- * Locks of one arena (outer first; see also internal.h):
- *   1. arena->validate_lock  mutex; serialises ka_arena_validate() and is
- *                            the nest lock under which it takes every
- *                            per-CPU list lock at once.
- *   2. pcp->lock             one CPU's page lists; spinlock, IRQs off.
- *   3. arena->lock           free lists, descriptors of free blocks,
- *                            splits and merges; spinlock, IRQs off.
- * Descriptor states change only under 2 or 3.  The head's state moves
- * from an allocated state to FREE or PCP with cmpxchg, so two racing frees
- * of one block on different CPUs (under different locks) cannot both win.
+ * Lock order: internal.h; an arena's locks are its 8 (validate_lock), 9
+ * (pcp->lock) and 10 (arena->lock).  Descriptor states change only under
+ * pcp->lock or arena->lock.  The head's state moves from an allocated
+ * state to FREE or PCP with cmpxchg, so two racing frees of one block on
+ * different CPUs (under different locks) cannot both win.
  */
 #ifndef KARENA_BUDDY_INTERNAL_H
 #define KARENA_BUDDY_INTERNAL_H
@@ -55,10 +50,10 @@ enum ka_bad_free {
 };
 
 /**
- * struct ka_chunk - 2^max_order pages taken from the kernel.
- * @pfn: first page frame number; a multiple of 2^max_order.
+ * struct ka_chunk - one chunk (internal.h): 2^arena->max_order pages.
+ * @pfn: first page frame number; a multiple of 2^arena->max_order.
  * @page: first page.
- * @desc: the chunk's 2^max_order descriptors (a slice of arena->desc).
+ * @desc: the chunk's 2^arena->max_order descriptors (a slice of arena->desc).
  * @alloc_order: the order of the alloc_pages() block that starts with
  *	this chunk, freed with it; KA_CHUNK_PART if the chunk is a later
  *	part of a larger block (an arena made of chunks smaller than the
@@ -101,7 +96,7 @@ struct ka_order_stats {
  * @drains: batches or whole lists given back to the free lists.
  */
 struct ka_pcp {
-	spinlock_t lock;	/* see the lock order above */
+	spinlock_t lock;	/* see the lock order, internal.h */
 	struct list_head list[KA_PCP_ORDERS];
 	unsigned int count[KA_PCP_ORDERS];
 	unsigned long hits;
@@ -138,7 +133,7 @@ struct ka_pcp {
  * @bad_reported: bit per kind, set once that kind has been reported.
  * @validate_runs: ka_arena_validate() calls.
  * @validate_failures: ka_arena_validate() calls that found a problem.
- * @validate_lock: see the lock order above.
+ * @validate_lock: see the lock order, internal.h.
  * @cpuhp_node: instance of the CPU-dead callback that drains a dead
  *	CPU's lists.
  * @fail_page: fault injection for allocations from this arena.
@@ -154,7 +149,7 @@ struct ka_arena {
 	unsigned long chunk_span;
 	struct ka_page_desc *desc;
 
-	spinlock_t lock;	/* see the lock order above */
+	spinlock_t lock;	/* see the lock order, internal.h */
 	struct list_head free_list[KA_MAX_ORDER + 1];
 	unsigned long nr_free_blocks[KA_MAX_ORDER + 1];
 	unsigned long nr_free;
@@ -170,7 +165,7 @@ struct ka_arena {
 	unsigned long bad_reported;
 	atomic_long_t validate_runs;
 	atomic_long_t validate_failures;
-	struct mutex validate_lock;	/* see the lock order above */
+	struct mutex validate_lock;	/* see the lock order, internal.h */
 
 	struct hlist_node cpuhp_node;
 #ifdef CONFIG_FAULT_INJECTION

@@ -18,10 +18,10 @@
  *  - no metadata lives in window pages;
  *  - a client is used only from the mm that opened it.
  *
- * Lock order: client->lock, then client->window_lock, then the slab and
- * buddy locks.  Nothing may fault on user memory while holding either
- * client lock: the fault handler takes client->window_lock (a fault on
- * the window under it would deadlock), and a fault can last as long as
+ * Lock order: internal.h; this layer's locks are its 1 to 3.  Nothing
+ * may fault on user memory while holding either client lock: the fault
+ * handler takes client->window_lock (a fault on the window under it
+ * would deadlock), and a fault can last as long as
  * userspace wants (userfaultfd, a FUSE file), while client->lock would
  * hold up debugfs's clients file, which holds kdev_clients_lock, and
  * behind it every open of /dev/karena.

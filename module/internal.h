@@ -3,10 +3,17 @@
  * karena: private header shared by the module's files.
  *
  * Glossary
+ *   arena     the pages a buddy allocator manages, taken from the kernel
+ *             as chunks (struct ka_arena; buddy.h).
  *   page      one PAGE_SIZE page of the arena; each has a descriptor kept
  *             outside the page (struct ka_page_desc), never inside it.
- *   chunk     2^max_order physically contiguous pages taken from the
- *             kernel with alloc_pages() at load; a top-level buddy block.
+ *   chunk     2^order physically contiguous, naturally aligned pages, a
+ *             top-level buddy block; blocks never merge across chunks.
+ *             All chunks of an arena have one order, the arena's
+ *             max_order: the max_order parameter, or less when the kernel
+ *             had too few free blocks that large at load and the arena
+ *             took smaller ones, down to min_order (buddy.c).  A chunk is
+ *             one alloc_pages() block or a part of one.
  *   block     2^order contiguous, naturally aligned pages inside a chunk;
  *             the unit the buddy layer hands out.  Its first page is the
  *             block head.
@@ -16,28 +23,56 @@
  *   magazine  a per-CPU stack of free objects in front of a cache's slabs
  *             (Bonwick & Adams 2001).
  *   depot     a cache's reserve of full and empty magazines.
- *   client    one open file of /dev/karena; owns user caches and blocks.
+ *   client    one open file of /dev/karena; owns user caches and page
+ *             blocks (client.h).
+ *   user cache  a slab cache owned by one client, whose slabs only that
+ *             client can reach.
  *
- * Lock order (outer first)
- *   1. kdev_clients_lock (mutex)  the list of clients (client.c)
- *   2. client->lock (mutex)         one client's caches, blocks, window map
- *   3. client->window_lock (mutex)  the window's page table (window.c);
+ * Names (Documentation/naming.rst)
+ *   karena_*(), KARENA_*  public: the kernel API exported to other modules
+ *             (<karena_kernel.h>, EXPORT_SYMBOL_GPL; its cache type and
+ *             flags are the slab layer's struct ka_cache and KA_CACHE_*),
+ *             or the uapi (uapi/karena.h: struct karena_*, KARENA_*, no
+ *             functions).  Nothing else in the module is named karena_*.
+ *   ka_*, KA_*      the module's internals: buddy*, slab*, magazine.c,
+ *             kmalloc.c, main.c, debugfs.c; EXPORT_SYMBOL_IF_KUNIT at
+ *             most, for the KUnit suites.
+ *   kdev_*, KDEV_*  the device layer (device.c, client*.c, window.c,
+ *             user_cache.c): kdev_client_* one client, kdev_uid_* the
+ *             per-uid quota, kdev_ucache_* user caches, kdev_window_*
+ *             the window, kdev_ioc_* the ioctl commands.
+ *   kt_*            the KUnit suites (tests/kunit), named karena_<area>.
+ *   libkarena (userspace/) is another namespace: its public API is ka_*
+ *   and KA_* (<karena.h>), its internals _ka_*.
+ *
+ * Lock order (outer first); the one statement of it, which every other
+ * file points to.  [n] names the file whose data the lock guards.
+ *   1. kdev_clients_lock (mutex)    the list of clients [client.c]
+ *   2. client->lock (mutex)         one client's caches, blocks, window
+ *                                   map [client.h]
+ *   3. client->window_lock (mutex)  the window's page table [window.c];
  *                                   also taken under mmap_lock by a fault
  *   4. cpus_read_lock()             ka_mag_drain_all(), before 5, never
  *                                   under it
- *   5. ka_slab_mutex                the list of all caches (slab.c); also
+ *   5. ka_slab_mutex                the list of all caches [slab.c]; also
  *                                   taken by the slab CPU-dead callback
  *   6. ka_cache_cpu.lock            one CPU's magazines of one cache
- *                                   (local lock, IRQs off; magazine.c)
- *   7. cache->lock                  one cache's slab lists and depot
+ *                                   (local lock, IRQs off) [magazine.c]
+ *   7. cache->lock                  one cache's slab lists, counters and
+ *                                   depot (spinlock, IRQs off) [slab.h]
+ *   8. arena->validate_lock (mutex) serialises ka_arena_validate() and
+ *                                   debugfs snapshots; the nest lock
+ *                                   under which they take every 9 at
+ *                                   once [buddy_internal.h]
+ *   9. pcp->lock                    one CPU's buddy page lists
  *                                   (spinlock, IRQs off)
- *   8. arena->validate_lock (mutex) ka_arena_validate(), debugfs snapshots
- *   9. pcp->lock                    one CPU's buddy page lists (IRQs off)
- *  10. arena->lock                  the buddy free lists (IRQs off)
- *   The buddy calls never sleep (8 aside) and may be made under 1-5;
- *   see buddy_internal.h.  The slab layer calls them, and its owner
- *   hooks, with neither 6 nor 7 held; see slab.h.  Nothing faults on
- *   user memory under 2 or 3 (client.h says why).
+ *  10. arena->lock                  the buddy free lists, descriptors of
+ *                                   free blocks, splits and merges
+ *                                   (spinlock, IRQs off)
+ *   The buddy calls never sleep (8 aside) and may be made under 1-5.
+ *   The slab layer calls them, and runs its owner hooks (ka_cache_ops),
+ *   with neither 6 nor 7 held.  Nothing faults on user memory under 2
+ *   or 3 (client.h says why).
  */
 #ifndef KARENA_INTERNAL_H
 #define KARENA_INTERNAL_H

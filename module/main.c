@@ -26,7 +26,7 @@ MODULE_PARM_DESC(arena_mb, "Arena size in MiB taken from the kernel at load (def
 
 unsigned int ka_max_order = 10;
 module_param_named(max_order, ka_max_order, uint, 0444);
-MODULE_PARM_DESC(max_order, "Largest buddy order; chunks are 2^max_order pages (default 10)");
+MODULE_PARM_DESC(max_order, "Largest buddy order, the order of the arena's chunks unless the kernel is short of free blocks that large (default 10)");
 
 unsigned int ka_min_order = 3;
 module_param_named(min_order, ka_min_order, uint, 0444);

@@ -43,11 +43,9 @@
  * Debug caches check red zones and poison on every operation as well
  * (slab_debug.c).
  *
- * Locks: ka_slab_mutex (the list of caches) -> ka_cache_cpu.lock (one
- * CPU's magazines, magazine.c) -> ka_cache.lock (slab lists, counters,
- * depot) -> the arena's locks (buddy.c).  cache->lock is never held while
- * the buddy layer is called: new slabs are made and old ones released
- * with no slab-layer lock held, then linked or after being unlinked.
+ * Lock order: internal.h.  Since the buddy layer is never called under
+ * cache->lock, new slabs are made and old ones released with no
+ * slab-layer lock held, then linked or after being unlinked.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

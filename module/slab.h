@@ -28,11 +28,7 @@
  *             allocator: the worst it can cause is a red zone or poison
  *             report about its own objects.
  *
- * Lock order: see internal.h.  Within the slab layer:
- *   ka_slab_mutex -> ka_cache_cpu.lock (a local lock: interrupts off on
- *   the owning CPU) -> ka_cache.lock -> arena locks.
- * No slab-layer spinlock is ever held while the buddy layer is called or
- * a ka_cache_ops hook runs.
+ * Lock order: internal.h; the slab layer's locks are its 5 to 7.
  */
 #ifndef KARENA_SLAB_H
 #define KARENA_SLAB_H
