@@ -42,9 +42,6 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/types.h>
-#ifdef CONFIG_KUNIT
-#include <kunit/test.h>
-#endif
 
 #include "buddy.h"
 #include <karena_kernel.h>
@@ -378,6 +375,54 @@ struct ka_cache {
 	unsigned long depot_nr_empty;
 };
 
+/*
+ * What code outside the slab layer (the device layer) may read of a
+ * cache; the rest of struct ka_cache is the slab layer's.  All of it is
+ * constant from ka_cache_create() on.
+ */
+
+/* The owner given in struct ka_cache_args. */
+static inline void *ka_cache_owner(const struct ka_cache *cache)
+{
+	return cache->owner;
+}
+
+/* KA_CACHE_* flags. */
+static inline unsigned int ka_cache_flags(const struct ka_cache *cache)
+{
+	return cache->flags;
+}
+
+/* Bytes of an object, as asked for. */
+static inline unsigned int ka_cache_object_size(const struct ka_cache *cache)
+{
+	return cache->object_size;
+}
+
+/* Distance between two objects of a slab (object, red zones, padding). */
+static inline unsigned int ka_cache_stride(const struct ka_cache *cache)
+{
+	return cache->size;
+}
+
+/* Offset of an object's first byte from the start of its slot. */
+static inline unsigned int ka_cache_object_offset(const struct ka_cache *cache)
+{
+	return cache->red_left;
+}
+
+/* Bytes of one slab. */
+static inline unsigned long ka_cache_slab_bytes(const struct ka_cache *cache)
+{
+	return PAGE_SIZE << cache->order;
+}
+
+/* Objects in one slab. */
+static inline unsigned int ka_cache_objs_per_slab(const struct ka_cache *cache)
+{
+	return cache->objs_per_slab;
+}
+
 /**
  * struct ka_cache_args - what ka_cache_create() needs.
  * @arena: buddy arena for the slabs; NULL for ka_global_arena.
@@ -388,8 +433,8 @@ struct ka_cache {
  * @size: object size in bytes, 1 to KA_CACHE_MAX_SIZE.
  * @align: 0 (8 bytes) or a power of two up to PAGE_SIZE.
  * @flags: KA_CACHE_VALID_FLAGS bits; anything else is -EINVAL, so a uapi
- *	may pass its flags through unchanged (the KARENA_CACHE_* values of
- *	uapi/karena.h are the same bits).
+ *	may pass its flags through unchanged (karena_kernel.h: the first
+ *	five are the uapi's KARENA_CACHE_* bits).
  * @ctor: optional constructor (see ka_cache_create()).
  * @ops: optional owner hooks.
  * @owner: optional opaque owner, stored in cache->owner.
@@ -500,6 +545,7 @@ void ka_debug_free(struct ka_cache *cache, struct ka_slab *slab, void *obj,
 void ka_slab_report(struct ka_cache *cache, struct ka_slab *slab,
 		    const void *obj, enum ka_stat_item err, const char *fix,
 		    const char *fmt, ...) __printf(6, 7);
+void ka_slab_kunit_error(void);
 int ka_slab_check(struct ka_cache *cache, struct ka_slab *slab,
 		  unsigned int list_id, unsigned long *scratch, bool objects);
 void ka_report_leaked_objects(struct ka_cache *cache, bool force);
@@ -607,25 +653,6 @@ static inline void ka_stat_add(struct ka_cache *cache, enum ka_stat_item item,
 {
 	this_cpu_add(cache->cpu->stat[item], n);
 }
-
-/* Count one error report in the running KUnit test's named resource. */
-#ifdef CONFIG_KUNIT
-static inline void ka_slab_kunit_error(void)
-{
-	struct kunit_resource *res;
-
-	if (likely(!current->kunit_test))
-		return;
-	res = kunit_find_named_resource(current->kunit_test,
-					KA_SLAB_KUNIT_ERRORS);
-	if (!res)
-		return;
-	(*(int *)res->data)++;
-	kunit_put_resource(res);
-}
-#else
-static inline void ka_slab_kunit_error(void) { }
-#endif
 
 /*
  * Fault injection for object allocations: karena/fail_slab in debugfs.

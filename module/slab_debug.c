@@ -34,6 +34,7 @@
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <kunit/test.h>
 #include <kunit/visibility.h>
 
 #include "internal.h"
@@ -157,6 +158,33 @@ static void ka_print_object(struct ka_cache *cache, struct ka_slab *slab,
 	ka_dump("Redzone", obj + cache->object_size,
 		cache->inuse - cache->red_left - cache->object_size);
 }
+
+/**
+ * ka_slab_kunit_error() - count an error report in the running KUnit test.
+ *
+ * Adds one to the test's named resource KA_SLAB_KUNIT_ERRORS, if the
+ * current task runs a KUnit test that has one (mm/slub.c's technique for
+ * lib/slub_kunit.c); does nothing otherwise, or without KUnit.
+ *
+ * Context: Any context.
+ */
+#if IS_ENABLED(CONFIG_KUNIT)
+void ka_slab_kunit_error(void)
+{
+	struct kunit_resource *res;
+
+	if (likely(!current->kunit_test))
+		return;
+	res = kunit_find_named_resource(current->kunit_test,
+					KA_SLAB_KUNIT_ERRORS);
+	if (!res)
+		return;
+	(*(int *)res->data)++;
+	kunit_put_resource(res);
+}
+#else
+void ka_slab_kunit_error(void) { }
+#endif
 
 /**
  * ka_slab_report() - report, count and describe a slab error.

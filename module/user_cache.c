@@ -67,7 +67,7 @@ static_assert(KDEV_UCACHE_MAX_OBJECT <= KA_CACHE_MAX_SIZE);
 static int kdev_ucache_slab_alloc(struct ka_cache *cache, struct page *head,
 				  unsigned int order)
 {
-	struct kdev_ucache *uc = cache->owner;
+	struct kdev_ucache *uc = ka_cache_owner(cache);
 	struct kdev_client *client = uc->client;
 	unsigned long bytes = PAGE_SIZE << order, pgoff;
 	int ret;
@@ -96,7 +96,7 @@ err_uncharge:
 static void kdev_ucache_slab_release(struct ka_cache *cache,
 				     struct page *head, unsigned int order)
 {
-	struct kdev_ucache *uc = cache->owner;
+	struct kdev_ucache *uc = ka_cache_owner(cache);
 	struct kdev_client *client = uc->client;
 	unsigned long bytes = PAGE_SIZE << order;
 	void *entry;
@@ -257,10 +257,10 @@ int kdev_ucache_create(struct kdev_client *client,
 	client->nr_caches++;
 
 	cc->cache_id = id;
-	cc->object_stride = uc->cache->size;
-	cc->slab_bytes = PAGE_SIZE << uc->cache->order;
-	cc->objs_per_slab = uc->cache->objs_per_slab;
-	cc->object_offset = uc->cache->red_left;
+	cc->object_stride = ka_cache_stride(uc->cache);
+	cc->slab_bytes = ka_cache_slab_bytes(uc->cache);
+	cc->objs_per_slab = ka_cache_objs_per_slab(uc->cache);
+	cc->object_offset = ka_cache_object_offset(uc->cache);
 	ret = kdev_reply_write(reply, reply->uarg, reply->buf, reply->len);
 	if (ret)
 		kdev_ucache_free(client, uc, false);
@@ -429,8 +429,8 @@ int kdev_ucache_alloc_bulk(struct kdev_client *client, struct karena_bulk *b,
 		 * The slab layer checked the poison; the client gets the
 		 * object zeroed, as it gets every fresh object.
 		 */
-		if (uc->cache->flags & KA_CACHE_POISON)
-			memset(objs[i], 0, uc->cache->object_size);
+		if (ka_cache_flags(uc->cache) & KA_CACHE_POISON)
+			memset(objs[i], 0, ka_cache_object_size(uc->cache));
 		offs[i] = kdev_ucache_obj_offset(uc, objs[i]);
 	}
 	uc->objects += n;
