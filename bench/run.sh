@@ -23,7 +23,7 @@
 # (iterations in percent, 100), BENCH_ARENA_MB (256), BENCH_SWEEP (batch
 # sizes), BENCH_TIMEOUT (s, 2400), and the VM's VM_MEM, VM_CPUS, VM_APPEND.
 set -euo pipefail
-. "$(dirname "$0")/../tests/vm/lib.sh"
+. "$(dirname "$0")/../tests/lib/common.sh"
 
 BENCH_ARENA_MB=${BENCH_ARENA_MB:-256}
 export BENCH_REPS=${BENCH_REPS:-9} BENCH_SCALE=${BENCH_SCALE:-100}

@@ -8,7 +8,7 @@
 #   3. scripts/kernel-doc -none on every file that has kernel-doc.
 # The tools come from the extracted Debian kernel source in the cache.
 set -uo pipefail
-. "$(dirname "$0")/vm/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 ensure_deps
 ensure_ksrc

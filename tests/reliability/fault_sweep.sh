@@ -21,47 +21,45 @@
 # SWEEP_NTH_STRIDE, SWEEP_STORM_ROUNDS,
 # SWEEP_STORM_PERCENT, SWEEP_INSMOD_STRIDE, SWEEP_INSMOD_MAX_K.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-ko=${KARENA_KO:?path of karena.ko}
-build=${KARENA_BUILD:-$top/build}
-sweep=$build/reliability/karena_faultsweep
-. "$top/tests/lib/arena.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+rel_setup
+top=$KARENA_TOP
+sweep=$KARENA_BUILD/reliability/karena_faultsweep
 kml=/sys/kernel/debug/kmemleak
 
-case ${RELIABILITY_SCALE:-ci} in
-ci) nth_stride=8 rounds=3 stride=128 ;;
-soak) nth_stride=1 rounds=100 stride=1 ;;
-*) echo "Bail out! RELIABILITY_SCALE must be ci or soak"; exit 2 ;;
-esac
 max_k=${SWEEP_MAX_K:-2000}
-nth_stride=${SWEEP_NTH_STRIDE:-$nth_stride}
-rounds=${SWEEP_STORM_ROUNDS:-$rounds}
+nth_stride=${SWEEP_NTH_STRIDE:-$(by_scale 8 1)}
+rounds=${SWEEP_STORM_ROUNDS:-$(by_scale 3 100)}
 percent=${SWEEP_STORM_PERCENT:-20}
-stride=${SWEEP_INSMOD_STRIDE:-$stride}
+stride=${SWEEP_INSMOD_STRIDE:-$(by_scale 128 1)}
 insmod_max_k=${SWEEP_INSMOD_MAX_K:-20000}
 # The oracle's own pattern: a run that makes the kernel log match it fails.
 pattern=$(sed -n "s/^pattern='\(.*\)'$/\1/p" "$top/tests/vm/oracle.sh")
 
-n=0
-failed=0
+# The results of karena_faultsweep and of the steps below, numbered
+# again in this shell: "ok [N] - NAME" and "not ok [N] - NAME" lines,
+# "Bail out!" as a failure, failure_points=N summed, the rest as
+# diagnostics.
 points=0
 emit() {
-	local line
+	local line name
 	while IFS= read -r line; do
+		name=${line#*ok }
+		name=${name#"${name%%[!0-9]*}"}
+		name=${name# }
+		name=${name#- }
 		case $line in
-		"ok - "*) n=$((n + 1)); echo "ok $n ${line#ok }" ;;
-		"not ok - "*) n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n ${line#not ok }" ;;
+		"ok "*) ok "$name" ;;
+		"not ok "*) not_ok "$name" ;;
 		failure_points=*) points=$((points + ${line#failure_points=})) ;;
-		"Bail out!"*) n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - ${line#Bail out! }" ;;
+		"Bail out!"*) not_ok "${line#Bail out! }" ;;
 		*) echo "# ${line#\# }" ;;
 		esac
 	done
 }
-ok() { printf 'ok - %s\n' "$1"; }
-not_ok() { printf 'not ok - %s\n' "$1"; shift; printf '# %s\n' "$@"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
 
-echo "TAP version 13"
+tap_start
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP the fault sweep needs root"
 	exit 4
@@ -72,7 +70,7 @@ if [ ! -e /sys/kernel/debug/failslab ] || [ ! -e /proc/self/fail-nth ] &&
 	exit 4
 fi
 [ -x "$sweep" ] || { echo "Bail out! no $sweep (make userspace)"; exit 2; }
-echo "# scale ${RELIABILITY_SCALE:-ci}: max_k=$max_k nth_stride=$nth_stride storm_rounds=$rounds storm_percent=$percent insmod_stride=$stride"
+echo "# scale $scale: max_k=$max_k nth_stride=$nth_stride storm_rounds=$rounds storm_percent=$percent insmod_stride=$stride"
 start=$(date +%s)
 loaded && rmmod karena
 leaks_before=0
@@ -94,26 +92,26 @@ run_sweep() {
 	[ $rc -le 1 ] || echo "not ok - karena_faultsweep $* exited with status $rc"
 }
 
-# The steps; their output is numbered by emit, in this shell.
+# The steps, in a subshell of the pipe; emit numbers their results.
 steps() {
 	local after leaks
 	run_sweep -m filter -R "$pattern"
 	run_sweep -m nth -k "$max_k" -S "$nth_stride" -R "$pattern"
 	run_sweep -m storm -r "$rounds" -P "$percent" -R "$pattern"
 	after=$(clients_gone)
-	check everything_came_back '[ "$after" = "user=0 clients=0" ]' "$after"
-	check arena_validate_clean validate_ok \
+	check_that everything_came_back '[ "$after" = "user=0 clients=0" ]' "$after"
+	check_that arena_validate_clean validate_ok \
 		"the arena's checker counted a problem (see dmesg)"
-	check rmmod_after_sweep rmmod_soon "rmmod failed"
+	check_that rmmod_after_sweep rmmod_soon "rmmod failed"
 	run_sweep -i "$ko" -S "$stride" -k "$insmod_max_k" -R "$pattern"
-	check no_module_after_insmod_sweep \
+	check_that no_module_after_insmod_sweep \
 		'! loaded && [ ! -e /dev/karena ] && [ ! -e $dbg ]' \
 		"karena, /dev/karena or $dbg left behind"
 	if [ -w $kml ]; then
 		sleep 6	# kmemleak reports objects older than 5 s only
 		echo scan >$kml
 		leaks=$(grep -c 'unreferenced object' $kml)
-		check kmemleak_nothing_new '[ "$leaks" -le "$leaks_before" ]' \
+		check_that kmemleak_nothing_new '[ "$leaks" -le "$leaks_before" ]' \
 			"kmemleak: $leaks unreferenced objects, $leaks_before before"
 		[ "$leaks" -le "$leaks_before" ] || head -n 40 $kml
 	fi
@@ -122,9 +120,8 @@ steps() {
 # lastpipe: emit runs in this shell, so its counts survive the pipe.
 shopt -s lastpipe
 steps 2>&1 | emit
-[ $n -gt 0 ] || { n=1; failed=1; echo "not ok 1 - the sweep produced no result"; }
+[ "$tap_n" -gt 0 ] || not_ok "the sweep produced no result"
 loaded && rmmod karena
-echo "# figure: failure_points=$points"
-echo "# figure: fault_sweep_seconds=$(($(date +%s) - start))"
-echo "1..$n"
-[ $failed -eq 0 ]
+figure "failure_points=$points"
+figure "fault_sweep_seconds=$(($(date +%s) - start))"
+tap_end

@@ -17,32 +17,21 @@
 # FUZZ_THREADS.  A finding prints its seed and the command line that
 # reproduces the run.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-ko=${KARENA_KO:?path of karena.ko}
-build=${KARENA_BUILD:-$top/build}
-fuzz=$build/reliability/karena_fuzz
-. "$top/tests/lib/arena.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+rel_setup
+top=$KARENA_TOP
+fuzz=$KARENA_BUILD/reliability/karena_fuzz
 
-case ${RELIABILITY_SCALE:-ci} in
-ci) calls=1000000 seconds=45 procs=2 threads=2 ;;
-soak) calls=1000000 seconds=3600 procs=4 threads=4 ;;
-*) echo "Bail out! RELIABILITY_SCALE must be ci or soak"; exit 2 ;;
-esac
-calls=${FUZZ_CALLS:-$calls}
-seconds=${FUZZ_SECONDS:-$seconds}
-procs=${FUZZ_PROCS:-$procs}
-threads=${FUZZ_THREADS:-$threads}
+calls=${FUZZ_CALLS:-1000000}
+seconds=${FUZZ_SECONDS:-$(by_scale 45 3600)}
+procs=${FUZZ_PROCS:-$(by_scale 2 4)}
+threads=${FUZZ_THREADS:-$(by_scale 2 4)}
 seed=${FUZZ_SEED:-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}
 seed=0x${seed#0x}
 pattern=$(sed -n "s/^pattern='\(.*\)'$/\1/p" "$top/tests/vm/oracle.sh")
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-
-echo "TAP version 13"
+tap_start
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP the fuzzer needs root (it loads karena.ko)"
 	exit 4
@@ -61,19 +50,18 @@ sed 's/^\([^#]\)/# \1/' <<<"$out"
 summary=$(grep '^fuzz: ' <<<"$out")
 done_calls=$(sed -n 's/.* calls=\([0-9]*\) .*/\1/p' <<<"$summary")
 done_secs=$(sed -n 's/.* seconds=\([0-9.]*\) .*/\1/p' <<<"$summary")
-check "fuzzer: ${done_calls:-0} calls in ${done_secs:-?} s, no invariant broken (seed $seed)" \
+check_that "fuzzer: ${done_calls:-0} calls in ${done_secs:-?} s, no invariant broken (seed $seed)" \
 	'[ $rc -eq 0 ] && [ -n "$done_calls" ]' \
 	"karena_fuzz exited with $rc; reproduce with: $fuzz -s $seed -p $procs -j $threads -n $calls -t $seconds"
 
 after=$(clients_gone)
-check everything_came_back '[ "$after" = "user=0 clients=0" ]' "$after"
-check arena_validate_clean validate_ok "the arena's checker counted a problem (see dmesg)"
+check_that everything_came_back '[ "$after" = "user=0 clients=0" ]' "$after"
+check_that arena_validate_clean validate_ok "the arena's checker counted a problem (see dmesg)"
 hits=$(dmesg | tail -n +$((log_from + 1)) | grep -E "$pattern")
-check kernel_log_clean '[ -z "$hits" ]' "$(head -n 40 <<<"$hits")"
-check rmmod_after_fuzz rmmod_soon "rmmod failed"
+check_that kernel_log_clean '[ -z "$hits" ]' "$(head -n 40 <<<"$hits")"
+check_that rmmod_after_fuzz rmmod_soon "rmmod failed"
 
-echo "# figure: fuzz_calls=${done_calls:-0}"
-echo "# figure: fuzz_seconds=${done_secs:-0}"
-echo "# figure: fuzz_seed=$seed"
-echo "1..$n"
-[ $failed -eq 0 ]
+figure "fuzz_calls=${done_calls:-0}"
+figure "fuzz_seconds=${done_secs:-0}"
+figure "fuzz_seed=$seed"
+tap_end

@@ -7,7 +7,10 @@
 # handout and never showing another client's pattern
 # (tests/selftests/karena_isolate.c); then everything is back.
 set -u
-. "$(dirname "$0")/rel_lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+rel_setup
+tap_start
 
 pages=${ISO_PAGES:-$(by_scale 10000 100000)}
 users=${ISO_USERS:-4}

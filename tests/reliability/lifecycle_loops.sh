@@ -21,7 +21,10 @@
 # chunk of the arena).  Smaller leaks are for kmemleak (the oracle) and
 # the module's own counters.
 set -u
-. "$(dirname "$0")/rel_lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+rel_setup
+tap_start
 
 idle=${LOOP_IDLE:-$(by_scale 5 1000)}
 held=${LOOP_HELD:-$(by_scale 3 200)}

@@ -16,7 +16,10 @@
 # client is left, the arena and every cache validate, no cache counted
 # an error.
 set -u
-. "$(dirname "$0")/rel_lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+rel_setup
+tap_start
 
 seconds=${LOAD_SECONDS:-$(by_scale 30 600)}
 threads=${LOAD_THREADS:-4}

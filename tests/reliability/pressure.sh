@@ -18,7 +18,10 @@
 #      fails with a message and leaves nothing.
 # After each part nothing of any client is left and the arena validates.
 set -u
-. "$(dirname "$0")/rel_lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+rel_setup
+tap_start
 
 arena_mb=32
 client=$progs/karena_client

@@ -19,17 +19,13 @@
 # copy of the Python modules the workload imports (PYTHONHOME), and a C
 # file that includes no system header.
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${KARENA_BUILD:-$top/build}
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
+top=$KARENA_TOP
+build=$KARENA_BUILD
 preload=$build/userspace/libkarena-preload.so
 work=$(mktemp -d /tmp/interposer.XXXXXX)
-n=0
-failed=0
 trap 'rm -rf "$work"' EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $* # SKIP"; }
 
 # run NAME COMM CMD...: compare CMD's output with and without karena, and
 # check that process COMM allocated from karena.
@@ -69,8 +65,8 @@ run() {
 	ok "$name: identical output, $mallocs allocations through karena in $((t1 - t0)) s ($(grep -m1 "^debugfs clients: [0-9]* *[0-9]* *$comm " "$info" | awk '{ print $7 " pages, " $11 " objects" }') at exit)"
 }
 
-echo "TAP version 13"
-if [ ! -e /dev/karena ] || [ ! -r /sys/kernel/debug/karena/clients ]; then
+tap_start
+if [ ! -e /dev/karena ] || [ ! -r $dbg/clients ]; then
 	echo "1..0 # SKIP karena.ko not loaded or no debugfs"
 	exit 0
 fi
@@ -216,5 +212,4 @@ else
 	not_ok "no device with KARENA_REQUIRE=1: rc $rc, stderr: $(cat "$work/rq.err")"
 fi
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

@@ -15,16 +15,10 @@ ko=${KARENA_KO:?path of karena.ko}
 cycles=${LIFECYCLE_CYCLES:-20}
 client_cycles=${LIFECYCLE_CLIENT_CYCLES:-20}
 client=${KARENA_SELFTESTS:-$(dirname "$0")/../../build/selftests}/karena_client
-. "$(dirname "$0")/../lib/arena.sh"
-n=0
-failed=0
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-
-echo "TAP version 13"
-echo "1..13"
+tap_start
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP lifecycle tests need root"
@@ -110,7 +104,7 @@ if [ ! -x "$client" ]; then
 		 "insmod_client_rmmod_${client_cycles}_cycles"; do
 		skip "$t" "karena_client not built ($client)"
 	done
-	[ $failed -eq 0 ]
+	tap_end
 	exit
 fi
 
@@ -185,4 +179,4 @@ done
 [ -z "$bad" ] && ok "insmod_client_rmmod_${client_cycles}_cycles" || not_ok "insmod_client_rmmod_${client_cycles}_cycles" "$bad"
 loaded && rmmod karena
 
-[ $failed -eq 0 ]
+tap_end

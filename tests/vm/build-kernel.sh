@@ -7,7 +7,7 @@
 #
 # Usage: tests/vm/build-kernel.sh        (prints the build directory)
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 ensure_deps
 ensure_ksrc

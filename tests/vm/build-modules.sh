@@ -7,7 +7,7 @@
 #
 # Usage: tests/vm/build-modules.sh debug|stock [extra make arguments]
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 kernel=${1:?usage: build-modules.sh debug|stock}
 shift

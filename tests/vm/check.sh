@@ -13,7 +13,8 @@
 # RELIABILITY_SCALE (ci) and the other knobs of tests/reliability
 # (LOOP_*, ISO_*, LOAD_*, FUZZ_*, SWEEP_*) are passed to the guest.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
 phases="lifecycle kunit selftests interposer reliability"
 kernels="debug stock"
@@ -40,10 +41,10 @@ step() {
 	log=$out/host/$(tr ' /' '__' <<<"$name").log
 	say "$name"
 	if "$@" >"$log" 2>&1; then
-		echo "ok - $name" >>"$host_tap"
+		ok "$name" >>"$host_tap"
 		return 0
 	fi
-	echo "not ok - $name" >>"$host_tap"
+	not_ok "$name" >>"$host_tap"
 	tail -n 60 "$log" >&2
 	return 1
 }

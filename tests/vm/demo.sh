@@ -4,7 +4,7 @@
 # make demo: boot the stock Debian kernel in a VM, load karena, show what
 # it does, unload it, power off.  The guest side is guest-demo.sh.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 kernel=${KERNEL:-stock}
 ensure_deps

@@ -5,11 +5,11 @@
 # Each section is a function; a section prints a heading and a few
 # commands with their output.
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${KARENA_BUILD:-$top/build}
+. "$(dirname "$0")/../lib/common.sh"
+top=$KARENA_TOP
+build=$KARENA_BUILD
 kernel=${KARENA_KERNEL:-stock}
 ko=$build/$kernel/module/karena.ko
-dbg=/sys/kernel/debug/karena
 
 heading() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; bash -c "$*" 2>&1 | sed 's/^/  /'; }

@@ -15,7 +15,7 @@
 # Environment: VM_MEM (MiB), VM_CPUS, VM_TIMEOUT (s), VM_APPEND (extra
 # kernel command line).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 kernel=debug
 results=

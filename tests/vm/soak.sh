@@ -12,7 +12,7 @@
 # takes about a second under TCG instead of 5 to 20 (a KASAN module load).
 # Either list may be set, empty to skip that kernel.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 export RELIABILITY_SCALE=soak
 export VM_TIMEOUT=${SOAK_TIMEOUT:-14400}
