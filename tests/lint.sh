@@ -45,9 +45,16 @@ for f in $(grep -l '^/\*\*' $files); do
 	fi
 done
 
-say "uapi: C90, no holes"
+say "uapi: C90, no holes, the deprecated names still there"
 tmp=$(mktemp -d)
-printf '#include "karena.h"\n' >"$tmp/uapi.c"
+cat >"$tmp/uapi.c" <<'EOF'
+#include "karena.h"
+#if KARENA_CACHE_HWALIGN != KARENA_CACHE_HWCACHE_ALIGN || \
+	KARENA_CACHE_REDZONE != KARENA_CACHE_RED_ZONE || \
+	KARENA_CACHE_TRACK != KARENA_CACHE_STORE_USER
+#error "a deprecated cache flag name is gone or has another value"
+#endif
+EOF
 if ! gcc -std=c90 -pedantic -Wall -Wextra -Werror -g -I uapi -c -o "$tmp/uapi.o" "$tmp/uapi.c"; then
 	fail=1
 else
