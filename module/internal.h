@@ -29,24 +29,26 @@
  *             client can reach.
  *
  * Names (Documentation/naming.rst)
- *   karena_*(), KARENA_*  public: the kernel API exported to other modules
- *             (<karena_kernel.h>, EXPORT_SYMBOL_GPL; its cache type and
- *             flags are the slab layer's struct ka_cache and KA_CACHE_*),
- *             or the uapi (uapi/karena.h: struct karena_*, KARENA_*, no
- *             functions).  Nothing else in the module is named karena_*.
+ *   karena_*, KARENA_*  public: the kernel API exported to other modules
+ *                   (<karena_kernel.h>, EXPORT_SYMBOL_GPL), or the uapi
+ *                   (uapi/karena.h: types and macros only).  No other
+ *                   symbol of the module is named karena_*.
+ *                   <karena_kernel.h> also shows other modules the slab
+ *                   layer's struct ka_cache and KA_CACHE_* flags.
  *   ka_*, KA_*      the module's internals: buddy*, slab*, magazine.c,
- *             kmalloc.c, main.c, debugfs.c; EXPORT_SYMBOL_IF_KUNIT at
- *             most, for the KUnit suites.
+ *                   kmalloc.c, main.c, debugfs.c; at most
+ *                   EXPORT_SYMBOL_IF_KUNIT, for the KUnit suites.
  *   kdev_*, KDEV_*  the device layer (device.c, client*.c, window.c,
- *             user_cache.c): kdev_client_* one client, kdev_uid_* the
- *             per-uid quota, kdev_ucache_* user caches, kdev_window_*
- *             the window, kdev_ioc_* the ioctl commands.
- *   kt_*            the KUnit suites (tests/kunit), named karena_<area>.
- *   libkarena (userspace/) is another namespace: its public API is ka_*
- *   and KA_* (<karena.h>), its internals _ka_*.
+ *                   user_cache.c): kdev_client_* one client, kdev_uid_*
+ *                   the per-uid quota, kdev_ucache_* user caches,
+ *                   kdev_window_* the window, kdev_ioc_* the ioctls.
+ *   kt_*            the KUnit suites' helpers (tests/kunit); the suites
+ *                   are named karena_<area>.
+ *   libkarena (userspace/) never links with the module and has names of
+ *   its own: public ka_*, KA_* (<karena.h>), internal _ka_*.
  *
  * Lock order (outer first); the one statement of it, which every other
- * file points to.  [n] names the file whose data the lock guards.
+ * file points to.  In brackets: the file to read about the lock.
  *   1. kdev_clients_lock (mutex)    the list of clients [client.c]
  *   2. client->lock (mutex)         one client's caches, blocks, window
  *                                   map [client.h]
