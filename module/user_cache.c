@@ -61,7 +61,7 @@ static_assert(KARENA_CACHE_HWCACHE_ALIGN == KA_CACHE_HWCACHE_ALIGN);
 static_assert(KARENA_CACHE_POISON == KA_CACHE_POISON);
 static_assert(KARENA_CACHE_RED_ZONE == KA_CACHE_RED_ZONE);
 static_assert(KARENA_CACHE_STORE_USER == KA_CACHE_STORE_USER);
-static_assert(KARENA_CACHE_CONSISTENCY == KA_CACHE_CONSISTENCY_CHECKS);
+static_assert(KARENA_CACHE_CONSISTENCY_CHECKS == KA_CACHE_CONSISTENCY_CHECKS);
 static_assert(KDEV_UCACHE_MAX_OBJECT <= KA_CACHE_MAX_SIZE);
 
 static int kdev_ucache_slab_alloc(struct ka_cache *cache, struct page *head,

@@ -51,7 +51,8 @@ cat >"$tmp/uapi.c" <<'EOF'
 #include "karena.h"
 #if KARENA_CACHE_HWALIGN != KARENA_CACHE_HWCACHE_ALIGN || \
 	KARENA_CACHE_REDZONE != KARENA_CACHE_RED_ZONE || \
-	KARENA_CACHE_TRACK != KARENA_CACHE_STORE_USER
+	KARENA_CACHE_TRACK != KARENA_CACHE_STORE_USER || \
+	KARENA_CACHE_CONSISTENCY != KARENA_CACHE_CONSISTENCY_CHECKS
 #error "a deprecated cache flag name is gone or has another value"
 #endif
 EOF

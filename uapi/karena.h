@@ -87,7 +87,7 @@ struct karena_info {
 #define KARENA_CACHE_POISON		0x02U /* poison free objects (0x6b/0xa5) */
 #define KARENA_CACHE_RED_ZONE		0x04U /* red zones around objects */
 #define KARENA_CACHE_STORE_USER		0x08U /* record last alloc/free owner */
-#define KARENA_CACHE_CONSISTENCY	0x10U /* full checks on every free */
+#define KARENA_CACHE_CONSISTENCY_CHECKS	0x10U /* full checks on every free */
 #define KARENA_CACHE_FLAGS		0x1fU
 
 /*
@@ -97,6 +97,7 @@ struct karena_info {
 #define KARENA_CACHE_HWALIGN	KARENA_CACHE_HWCACHE_ALIGN
 #define KARENA_CACHE_REDZONE	KARENA_CACHE_RED_ZONE
 #define KARENA_CACHE_TRACK	KARENA_CACHE_STORE_USER
+#define KARENA_CACHE_CONSISTENCY	KARENA_CACHE_CONSISTENCY_CHECKS
 
 /**
  * struct karena_cache_create - KARENA_IOC_CACHE_CREATE: a new user cache.

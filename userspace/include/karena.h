@@ -50,13 +50,14 @@ extern "C" {
 #define KA_DEFAULT_DEBUGFS	"/sys/kernel/debug/karena"
 
 /* Object cache flags: the kernel's KARENA_CACHE_* bits, bit for bit. */
-#define KA_CACHE_HWCACHE_ALIGN	0x01U /* align objects to cache lines */
-#define KA_CACHE_POISON		0x02U /* poison free objects (0x6b) */
-#define KA_CACHE_RED_ZONE	0x04U /* red zones around objects */
+#define KA_CACHE_HWCACHE_ALIGN		0x01U /* align objects to cache lines */
+#define KA_CACHE_POISON			0x02U /* poison free objects (0x6b) */
+#define KA_CACHE_RED_ZONE		0x04U /* red zones around objects */
 #define KA_CACHE_STORE_USER		0x08U /* record alloc/free owners */
-#define KA_CACHE_CONSISTENCY	0x10U /* full checks on every free */
+#define KA_CACHE_CONSISTENCY_CHECKS	0x10U /* full checks on every free */
 #define KA_CACHE_DEBUG		(KA_CACHE_POISON | KA_CACHE_RED_ZONE | \
-				 KA_CACHE_STORE_USER | KA_CACHE_CONSISTENCY)
+				 KA_CACHE_STORE_USER | \
+				 KA_CACHE_CONSISTENCY_CHECKS)
 
 /* Longest object cache name, including the terminating NUL. */
 #define KA_NAME_LEN		32
@@ -732,6 +733,7 @@ KA_API const char *ka_errmsg(void);
 #define KA_CACHE_HWALIGN	KA_CACHE_HWCACHE_ALIGN
 #define KA_CACHE_REDZONE	KA_CACHE_RED_ZONE
 #define KA_CACHE_TRACK		KA_CACHE_STORE_USER
+#define KA_CACHE_CONSISTENCY	KA_CACHE_CONSISTENCY_CHECKS
 KA_API KA_DEPRECATED(ka_default_heap) struct ka_heap *ka_default_arena(void);
 KA_API KA_DEPRECATED(ka_heap_client_id)
 long ka_arena_client_id(struct ka_heap *heap);

@@ -48,7 +48,7 @@ static unsigned int ka_env_flags(const char *name)
 		{ "poison", KA_CACHE_POISON },
 		{ "redzone", KA_CACHE_RED_ZONE },
 		{ "track", KA_CACHE_STORE_USER },
-		{ "consistency", KA_CACHE_CONSISTENCY },
+		{ "consistency", KA_CACHE_CONSISTENCY_CHECKS },
 		{ "all", KA_CACHE_DEBUG },
 	};
 	const char *v = getenv(name), *p;
