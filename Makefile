@@ -34,7 +34,9 @@ V ?= 0
 
 all: modules
 
+# The compile probes first: their header decides module/compat.h.
 modules:
+	bash compat/probe.sh $(KDIR) $(CURDIR) >/dev/null
 	$(MAKE) -C $(KDIR) M=$(CURDIR) V=$(V) modules
 
 userspace:
@@ -72,6 +74,7 @@ vm-shell:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf compat/generated
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/selftests clean
 	rm -rf $(KARENA_BUILD)

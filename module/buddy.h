@@ -20,6 +20,8 @@
 #include <linux/mm_types.h>
 #include <linux/types.h>
 
+#include "compat.h"
+
 struct ka_arena;
 
 /**

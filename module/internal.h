@@ -46,6 +46,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 
+#include "compat.h"
 #include "karena.h"
 
 /* Module parameters (main.c); validated once at load, read-only after. */
