@@ -5,14 +5,19 @@
 #   make                 karena.ko (and karena_test.ko if KDIR has KUnit)
 #   make userspace       libkarena, tools and the selftest programs
 #   make demo            boot the stock kernel in a VM and show karena working
-#   make check           every test on both kernels (the CI command)
+#   make check           every test on the debug and stock 6.1 kernels, and
+#                        build, dkms and lifecycle on Debian 13's and
+#                        unstable's kernels (the CI command)
+#   make check-full      make check with the selftests and the interposer
+#                        on Debian 13's and unstable's kernels too
 #   make kunit           only the KUnit suites, on the debug kernel
 #   make selftests       only the kselftest programs, on KERNEL (debug)
 #   make soak            the reliability tests at full size (long)
 #   make lint            W=1 C=2, checkpatch --strict, kernel-doc
 #   make bench           karena against SLUB, alloc_pages and glibc, on the
 #                        stock kernel (not part of check)
-#   make vm-shell        an interactive shell in the VM (KERNEL=debug|stock)
+#   make vm-shell        an interactive shell in the VM
+#                        (KERNEL=debug|stock|trixie|sid)
 #   make clean
 #
 # Knobs (all overridable): KDIR, KERNEL, VM_MEM, VM_CPUS, VM_TIMEOUT,
@@ -29,7 +34,7 @@ export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 
 V ?= 0
 
-.PHONY: all modules userspace demo check kunit selftests soak lint vm-shell \
+.PHONY: all modules userspace demo check check-full kunit selftests soak lint vm-shell \
 	kernel bench clean
 
 all: modules
@@ -52,6 +57,9 @@ demo:
 
 check:
 	bash tests/vm/check.sh
+
+check-full:
+	SUITE_PHASES="lifecycle kunit selftests interposer" bash tests/vm/check.sh
 
 kunit:
 	bash tests/vm/check.sh --only kunit --kernels debug

@@ -17,7 +17,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-1500}
 # Debian packages the VM, the kernel builds and the checkers need.
 KARENA_DEPS="qemu-system-x86 busybox-static cpio kmod linux-source-6.1 bc flex
 bison libelf-dev libssl-dev dwarves sparse linux-image-amd64
-linux-headers-amd64 xz-utils gcc make libc-dev-bin gawk sqlite3 python3"
+linux-headers-amd64 xz-utils gcc make libc-dev-bin gawk sqlite3 python3 dkms"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'karena: %s\n' "$*" >&2; exit 1; }

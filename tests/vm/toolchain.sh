@@ -60,6 +60,16 @@ if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
 	fi
 fi
 
+# The root this index and this script resolve to is noted once per index
+# refresh, so that a warm cache answers without asking apt again.
+resolved=$apt_dir/resolved-root
+me=$(sha256sum "$0" | cut -c1-12)
+if [ "$resolved" -nt "$stamp" ] && read -r sum root <"$resolved" &&
+	[ "$sum" = "$me" ] && [ -f "$root/.karena-built" ]; then
+	echo "$root"
+	exit 0
+fi
+
 # The packages of the root: the headers (which depend on linux-kbuild and
 # on the compiler they were built with) and what kbuild's recipes run
 # (perl: kernel-doc, which W=1 runs on 6.12).
@@ -100,6 +110,7 @@ versions=$({
 key=$(sha256sum <<<"$versions" | cut -c1-12)
 root=$KARENA_CACHE/toolchain-$suite-$key
 if [ -f "$root/.karena-built" ]; then
+	echo "$me $root" >"$resolved"
 	echo "$root"
 	exit 0
 fi
@@ -169,5 +180,6 @@ mv "$root.tmp" "$root"
 for old in "$KARENA_CACHE/toolchain-$suite-"*; do
 	[ "$old" = "$root" ] || [ ! -d "$old" ] || rm -rf "$old"
 done
+echo "$me $root" >"$resolved"
 say "Debian $suite toolchain ready: kernel $kver, $cc, $(($(date +%s) - t0)) s"
 echo "$root"
