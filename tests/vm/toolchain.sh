@@ -181,5 +181,7 @@ for old in "$KARENA_CACHE/toolchain-$suite-"*; do
 	[ "$old" = "$root" ] || [ ! -d "$old" ] || rm -rf "$old"
 done
 echo "$me $root" >"$resolved"
+# Downloaded packages the index no longer has are of no more use either.
+apt_get autoclean >>"$log" 2>&1 || true
 say "Debian $suite toolchain ready: kernel $kver, $cc, $(($(date +%s) - t0)) s"
 echo "$root"
