@@ -6,10 +6,10 @@
 #   make userspace       libkarena, tools and the selftest programs
 #   make demo            boot the stock kernel in a VM and show karena working
 #   make check           every test on the debug and stock 6.1 kernels, and
-#                        build, dkms and lifecycle on Debian 13's and
+#                        the W=1 build and lifecycle on Debian 13's and
 #                        unstable's kernels (the CI command)
-#   make check-full      make check with the selftests and the interposer
-#                        on Debian 13's and unstable's kernels too
+#   make check-full      make check with the selftests, the interposer and
+#                        a dkms build on Debian 13's and unstable's kernels
 #   make kunit           only the KUnit suites, on the debug kernel
 #   make selftests       only the kselftest programs, on KERNEL (debug)
 #   make soak            the reliability tests at full size (long)
@@ -59,7 +59,8 @@ check:
 	bash tests/vm/check.sh
 
 check-full:
-	SUITE_PHASES="lifecycle kunit selftests interposer" bash tests/vm/check.sh
+	SUITE_PHASES="lifecycle kunit selftests interposer" \
+	DKMS_KERNELS=all bash tests/vm/check.sh
 
 kunit:
 	bash tests/vm/check.sh --only kunit --kernels debug

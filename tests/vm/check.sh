@@ -11,7 +11,8 @@
 # The newer Debian kernels (trixie, sid) run only the phases also named
 # in SUITE_PHASES (default: lifecycle, or all when --kernels names the
 # kernels; make check-full: all but reliability).  A full run also builds
-# karena with dkms against every kernel's headers but the debug one's.
+# karena with dkms against the headers of the kernels in DKMS_KERNELS
+# (stock; make check-full: all, every one but the debug kernel).
 # Environment: RELIABILITY_KERNELS (debug): where the reliability phase
 # runs, in a VM of its own with RELIABILITY_VM_TIMEOUT (1800 s);
 # RELIABILITY_SCALE (ci) and the other knobs of tests/reliability
@@ -102,7 +103,9 @@ for k in $kernels; do
 	w1=()
 	is_suite_kernel "$k" && w1=(W=1)
 	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" "${w1[@]}" || continue
-	if [ "$k" != debug ] && [ $lint -eq 1 ]; then
+	dkms_kernels=${DKMS_KERNELS:-stock}
+	[ "$dkms_kernels" = all ] && dkms_kernels="stock $KARENA_SUITES"
+	if [[ " $dkms_kernels " == *" $k "* ]] && [ $lint -eq 1 ]; then
 		step "dkms build for the $k kernel" bash "$KARENA_TOP/tests/vm/dkms-build.sh" "$k"
 	fi
 	# The interposer (real programs under libkarena) and reliability
