@@ -5,7 +5,11 @@
 #   make                 karena.ko (and karena_test.ko if KDIR has KUnit)
 #   make userspace       libkarena, tools and the selftest programs
 #   make demo            boot the stock kernel in a VM and show karena working
-#   make check           every test on both kernels (the CI command)
+#   make check           every test on the debug and stock 6.1 kernels, and
+#                        the W=1 build and lifecycle on Debian 13's and
+#                        unstable's kernels (the CI command)
+#   make check-full      make check with the selftests, the interposer and
+#                        a dkms build on Debian 13's and unstable's kernels
 #   make kunit           only the KUnit suites, on the debug kernel
 #   make selftests       only the kselftest programs, on KERNEL (debug)
 #   make soak            the reliability tests at full size (long)
@@ -15,7 +19,8 @@
 #                        stock kernel (not part of check)
 #   make bench-host      libkarena over the fake device against glibc and
 #                        the peers, natively (no VM)
-#   make vm-shell        an interactive shell in the VM (KERNEL=debug|stock)
+#   make vm-shell        an interactive shell in the VM
+#                        (KERNEL=debug|stock|trixie|sid)
 #   make clean
 #
 # Knobs (all overridable): KDIR, KERNEL, VM_MEM, VM_CPUS, VM_TIMEOUT,
@@ -32,12 +37,16 @@ export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 
 V ?= 0
 
-.PHONY: all modules userspace demo check kunit selftests soak lint vm-shell \
-	kernel bench bench-host clean
+#   make bench-host      libkarena over the fake device against glibc and
+#                        the peers, natively (no VM)
+#   make vm-shell        an interactive shell in the VM
+#                        (KERNEL=debug|stock|trixie|sid)
 
 all: modules
 
+# The compile probes first: their header decides module/compat.h.
 modules:
+	bash compat/probe.sh $(KDIR) $(CURDIR) >/dev/null
 	$(MAKE) -C $(KDIR) M=$(CURDIR) V=$(V) modules
 
 userspace:
@@ -53,6 +62,10 @@ demo:
 
 check:
 	bash tests/vm/check.sh
+
+check-full:
+	SUITE_PHASES="lifecycle kunit selftests interposer" \
+	DKMS_KERNELS=all bash tests/vm/check.sh
 
 kunit:
 	bash tests/vm/check.sh --only kunit --kernels debug
@@ -78,6 +91,7 @@ vm-shell:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf compat/generated
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/selftests clean
 	rm -rf $(KARENA_BUILD)

@@ -16,7 +16,7 @@
 # other workloads scale with it), BENCH_HOST_ROUNDS (9, the first a
 # warm-up).
 set -euo pipefail
-. "$(dirname "$0")/../tests/vm/lib.sh"
+. "$(dirname "$0")/../tests/lib/common.sh"
 
 KARENA_DEPS="gcc make libc-dev-bin libmimalloc2.0 libjemalloc2
 libtcmalloc-minimal4"

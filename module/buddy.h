@@ -21,6 +21,8 @@
 
 #include <karena_kernel.h>
 
+#include "compat.h"
+
 struct ka_arena;
 
 /**

@@ -353,7 +353,6 @@ static const struct file_operations validate_fops = {
 	.owner	= THIS_MODULE,
 	.open	= simple_open,
 	.write	= validate_write,
-	.llseek	= no_llseek,
 };
 
 /* === hold: allocate by hand === */

@@ -24,7 +24,7 @@
 #include "buddy.h"
 
 /* Largest order an arena may use: one alloc_pages() call per chunk. */
-#define KA_MAX_ORDER		(MAX_ORDER - 1)
+#define KA_MAX_ORDER		KARENA_MAX_PAGE_ORDER
 /* Orders 0..KA_PCP_ORDERS-1 have per-CPU page lists (as in Linux: 0..3). */
 #define KA_PCP_ORDERS		4
 /* Largest chunk map (entries); chunks spread wider use a binary search. */

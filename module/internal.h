@@ -85,6 +85,8 @@
 
 #include <karena_kernel.h>
 
+#include "compat.h"
+
 /* Module parameters (main.c); validated once at load, read-only after. */
 extern unsigned int ka_arena_mb;
 extern unsigned int ka_max_order;

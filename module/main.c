@@ -45,7 +45,7 @@ MODULE_PARM_DESC(dev_mode, "Permission bits of /dev/karena (default 0600)");
  *
  * The arena must hold at least one chunk of 2^@max_order pages, be a whole
  * number of chunks, and leave at least half of RAM to the kernel;
- * @max_order must be below the kernel's MAX_ORDER, since each chunk comes
+ * @max_order must be at most KARENA_MAX_PAGE_ORDER, since each chunk comes
  * from one alloc_pages() call, and @min_order at most @max_order.  Each
  * refusal names the parameter.
  *
@@ -57,8 +57,9 @@ int ka_check_params(unsigned int arena_mb, unsigned int max_order,
 {
 	unsigned long chunk_bytes, arena_pages;
 
-	if (max_order >= MAX_ORDER) {
-		pr_err("max_order=%u: must be below %d\n", max_order, MAX_ORDER);
+	if (max_order > KARENA_MAX_PAGE_ORDER) {
+		pr_err("max_order=%u: must be below %d\n", max_order,
+		       KARENA_MAX_PAGE_ORDER + 1);
 		return -EINVAL;
 	}
 	if (min_order > max_order) {

@@ -248,7 +248,7 @@ int kdev_ucache_create(struct kdev_client *client,
 	uc->id = id;
 
 	/* Unique by construction: the client and cache ids come first. */
-	snprintf(global, sizeof(global), "u%lu.%u:%s", client->id, id, uc->name);
+	scnprintf(global, sizeof(global), "u%lu.%u:%s", client->id, id, uc->name);
 	uc->cache = ka_cache_create(&args);
 	if (IS_ERR(uc->cache)) {
 		ret = PTR_ERR(uc->cache);

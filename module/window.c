@@ -247,9 +247,9 @@ int kdev_window_mmap(struct kdev_client *client, struct vm_area_struct *vma)
 	    pages > client->window_nr - vma->vm_pgoff)
 		return -EINVAL;
 
-	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
-			 VM_DONTCOPY;
-	vma->vm_flags &= ~VM_MAYEXEC;
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
+		     VM_DONTCOPY);
+	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &kdev_vm_ops;
 	vma->vm_private_data = client;
 	return 0;

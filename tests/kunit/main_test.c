@@ -20,7 +20,7 @@ static const struct param_case param_cases[] = {
 	{ "no smaller chunks", 64, 10, 10, 0600, 0 },
 	{ "zero arena", 0, 10, 3, 0600, -EINVAL },
 	{ "partial chunk", 6, 10, 3, 0600, -EINVAL },
-	{ "order at MAX_ORDER", 64, MAX_ORDER, 3, 0600, -EINVAL },
+	{ "order above the largest", 64, KARENA_MAX_PAGE_ORDER + 1, 3, 0600, -EINVAL },
 	{ "huge order", 64, ~0U, 3, 0600, -EINVAL },
 	{ "min_order above max_order", 64, 10, 11, 0600, -EINVAL },
 	{ "huge min_order", 64, 10, ~0U, 0600, -EINVAL },
@@ -59,4 +59,4 @@ kunit_test_suites(&kt_module_suite);
 
 MODULE_DESCRIPTION("KUnit tests for karena");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+KARENA_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

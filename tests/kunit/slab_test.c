@@ -290,7 +290,7 @@ static void cache_destroy_refuses_live_objects(struct kunit *test)
 static unsigned int kt_combos[KT_NR_COMBOS];
 
 /* Each combination of the nine public flags and KA_CACHE_USER. */
-static const void *kt_combo_gen(const void *prev, char *desc)
+static const void *kt_combo_gen(KARENA_GEN_PARAMS_ARGS)
 {
 	const unsigned int *p = prev;
 	unsigned int i;
@@ -1333,6 +1333,7 @@ static void bulk_crosses_magazine_boundaries(struct kunit *test)
 		}
 		copy[j++] = objs[i];
 	}
+	KUNIT_ASSERT_EQ(test, j, n + nulls);
 	karena_cache_free_bulk(cache, j, copy);
 	frees += n;
 	info = kt_info(cache);

@@ -32,7 +32,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-1500}
 # Debian packages the VM, the kernel builds and the checkers need.
 KARENA_DEPS="qemu-system-x86 busybox-static cpio kmod linux-source-6.1 bc flex
 bison libelf-dev libssl-dev dwarves sparse linux-image-amd64
-linux-headers-amd64 xz-utils gcc make libc-dev-bin gawk sqlite3 python3"
+linux-headers-amd64 xz-utils gcc make libc-dev-bin gawk sqlite3 python3 dkms"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'karena: %s\n' "$*" >&2; exit 1; }
@@ -101,21 +101,46 @@ debug_kdir() {
 	echo "$KARENA_CACHE/kernel-debug-$key"
 }
 
-# kernel name -> directory to build modules against
+# The stock kernels of newer Debian suites, each named after its suite:
+# tests/vm/toolchain.sh unpacks its image, headers and compiler into a
+# root in the cache, and builds run in that root (tests/vm/in-root.sh).
+KARENA_SUITES="trixie sid"
+
+is_suite_kernel() {
+	[[ " $KARENA_SUITES " == *" $1 "* ]]
+}
+
+# suite -> its toolchain root (made on first use)
+suite_root() {
+	bash "$KARENA_TOP/tests/vm/toolchain.sh" "$1"
+}
+
+# kernel name -> directory to build modules against (for a suite kernel,
+# a path inside its root)
 kernel_kdir() {
 	case "$1" in
 	debug) debug_kdir ;;
 	stock) echo "/lib/modules/$(stock_kver)/build" ;;
-	*) die "unknown kernel '$1' (expected debug or stock)" ;;
+	*)
+		is_suite_kernel "$1" ||
+			die "unknown kernel '$1' (expected debug, stock or one of: $KARENA_SUITES)"
+		echo "/usr/src/linux-headers-$(cat "$(suite_root "$1")/karena-kver")"
+		;;
 	esac
 }
 
 # kernel name -> bootable image
 kernel_image() {
+	local root
 	case "$1" in
 	debug) echo "$(debug_kdir)/arch/x86/boot/bzImage" ;;
 	stock) echo "/boot/vmlinuz-$(stock_kver)" ;;
-	*) die "unknown kernel '$1' (expected debug or stock)" ;;
+	*)
+		is_suite_kernel "$1" ||
+			die "unknown kernel '$1' (expected debug, stock or one of: $KARENA_SUITES)"
+		root=$(suite_root "$1")
+		echo "$root/$(cat "$root/karena-vmlinuz")"
+		;;
 	esac
 }
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: lint, build against both kernels, then boot each kernel in a
-# VM and run every test phase there with the oracle after each.  Ends with
+# make check: lint, build against every kernel, then boot each kernel in a
+# VM and run the test phases there with the oracle after each.  Ends with
 # a per-kernel/per-suite table and the line "N passed, N failed, N skipped".
 #
-# Usage: tests/vm/check.sh [--only "PHASES"] [--kernels "debug stock"]
+# Usage: tests/vm/check.sh [--only "PHASES"] [--kernels "debug stock trixie sid"]
 #   PHASES: lifecycle kunit selftests interposer reliability (default:
 #   all; --only skips lint)
+# The newer Debian kernels (trixie, sid) run only the phases also named
+# in SUITE_PHASES (default: lifecycle, or all when --kernels names the
+# kernels; make check-full: all but reliability).  A full run also builds
+# karena with dkms against the headers of the kernels in DKMS_KERNELS
+# (stock; make check-full: all, every one but the debug kernel).
 # Environment: RELIABILITY_KERNELS (debug): where the reliability phase
 # runs, in a VM of its own with RELIABILITY_VM_TIMEOUT (1800 s);
 # RELIABILITY_SCALE (ci) and the other knobs of tests/reliability
@@ -17,12 +22,13 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/tap.sh"
 
 phases="lifecycle kunit selftests interposer reliability"
-kernels="debug stock"
+kernels="debug stock $KARENA_SUITES"
 lint=1
+suite_phases=${SUITE_PHASES:-lifecycle}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--only) phases=$2; lint=0; shift 2 ;;
-	--kernels) kernels=$2; shift 2 ;;
+	--kernels) kernels=$2; suite_phases=${SUITE_PHASES:-$phases}; shift 2 ;;
 	*) die "check.sh: unknown argument $1" ;;
 	esac
 done
@@ -83,13 +89,32 @@ while IFS= read -r v; do
 done < <(env | grep -E '^((RELIABILITY|LOOP|ISO|LOAD|FUZZ|SWEEP)_[A-Z_]*|KARENA_RELIABILITY)=' || true)
 
 for k in $kernels; do
-	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" || continue
+	kphases=$phases
+	if is_suite_kernel "$k"; then
+		kphases=$(tr ' ' '\n' <<<"$phases" | grep -xF "$(tr ' ' '\n' <<<"$suite_phases")" | tr '\n' ' ')
+	fi
+	# A newer Debian kernel: its toolchain root first (cached; cold, it
+	# is downloaded and unpacked here, and the step's time says so).
+	if is_suite_kernel "$k"; then
+		s0=$(date +%s)
+		step "toolchain for the $k kernel" bash "$KARENA_TOP/tests/vm/toolchain.sh" "$k" || continue
+		echo "$k toolchain: $(($(date +%s) - s0)) s" >>"$out/host/times"
+	fi
+	# W=1 on the kernels lint does not build against.
+	w1=()
+	is_suite_kernel "$k" && w1=(W=1)
+	step "modules for the $k kernel" bash "$KARENA_TOP/tests/vm/build-modules.sh" "$k" "${w1[@]}" || continue
+	dkms_kernels=${DKMS_KERNELS:-stock}
+	[ "$dkms_kernels" = all ] && dkms_kernels="stock $KARENA_SUITES"
+	if [[ " $dkms_kernels " == *" $k "* ]] && [ $lint -eq 1 ]; then
+		step "dkms build for the $k kernel" bash "$KARENA_TOP/tests/vm/dkms-build.sh" "$k"
+	fi
 	# The interposer (real programs under libkarena) and reliability
 	# phases boot on their own, so that each has a VM_TIMEOUT of its own.
-	main=$(tr ' ' '\n' <<<"$phases" | grep -vxE 'interposer|reliability' | tr '\n' ' ')
+	main=$(tr ' ' '\n' <<<"$kphases" | grep -vxE 'interposer|reliability' | tr '\n' ' ')
 	[ -n "${main// /}" ] && boot "$k" "$out/$k" $main
-	[[ " $phases " == *" interposer "* ]] && boot "$k" "$out/$k-interposer" interposer
-	[[ " $phases " == *" reliability "* ]] &&
+	[[ " $kphases " == *" interposer "* ]] && boot "$k" "$out/$k-interposer" interposer
+	[[ " $kphases " == *" reliability "* ]] &&
 		[[ " ${RELIABILITY_KERNELS:-debug} " == *" $k "* ]] &&
 		boot_timeout=${RELIABILITY_VM_TIMEOUT:-1800} \
 		boot "$k" "$out/$k-reliability" reliability

@@ -10,7 +10,7 @@
 # directory; its output streams to our stdout, the guest console goes to a
 # log file.
 #
-# Usage: tests/vm/run.sh [--kernel debug|stock] [--results DIR] [--log FILE]
+# Usage: tests/vm/run.sh [--kernel debug|stock|trixie|sid] [--results DIR] [--log FILE]
 #                        [--timeout SECONDS] [--shell] [--] COMMAND...
 # Environment: VM_MEM (MiB), VM_CPUS, VM_TIMEOUT (s), VM_APPEND (extra
 # kernel command line).
@@ -67,10 +67,18 @@ mkdir -p "$work/root/bin" "$work/root/modules" "$work/root/proc" \
 cp /bin/busybox "$work/root/bin/busybox"
 cp "$KARENA_TOP/tests/vm/init.sh" "$work/root/init"
 chmod +x "$work/root/init"
+# A newer Debian kernel's modules are in its toolchain root.
+mroot=()
 if [ "$kernel" = stock ]; then
 	kver=$(stock_kver)
+elif is_suite_kernel "$kernel"; then
+	root=$(suite_root "$kernel")
+	kver=$(cat "$root/karena-kver")
+	mroot=(-d "$root")
+fi
+if [ -n "${kver:-}" ]; then
 	for m in virtio_pci 9pnet_virtio 9p; do
-		modprobe -S "$kver" --show-depends "$m" ||
+		modprobe "${mroot[@]}" -S "$kver" --show-depends "$m" ||
 			die "cannot resolve module $m of kernel $kver"
 	done |
 		awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' |
