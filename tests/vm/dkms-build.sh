@@ -14,7 +14,7 @@ set -euo pipefail
 kernel=${1:?usage: dkms-build.sh KERNEL}
 command -v dkms >/dev/null || die "dkms is not installed (apt-get install dkms)"
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$KARENA_TOP/dkms.conf")
-kver=$(sed -n 's/^#define KARENA_VERSION "\(.*\)"$/\1/p' "$KARENA_TOP/module/karena.h")
+kver=$(sed -n 's/^#define KARENA_VERSION "\(.*\)"$/\1/p' "$KARENA_TOP/module/include/karena_kernel.h")
 [ "$ver" = "$kver" ] ||
 	die "dkms.conf's PACKAGE_VERSION $ver is not KARENA_VERSION $kver"
 
