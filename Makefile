@@ -37,10 +37,8 @@ export VM_MEM VM_CPUS VM_TIMEOUT KARENA_CACHE KARENA_BUILD
 
 V ?= 0
 
-#   make bench-host      libkarena over the fake device against glibc and
-#                        the peers, natively (no VM)
-#   make vm-shell        an interactive shell in the VM
-#                        (KERNEL=debug|stock|trixie|sid)
+.PHONY: all modules userspace demo check check-full kunit selftests soak \
+	lint vm-shell kernel bench bench-host clean
 
 all: modules
 
