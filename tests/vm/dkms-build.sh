@@ -44,8 +44,10 @@ cp "$(command -v dkms)" "$tree/bin/dkms"
 
 opts=(-m karena -v "$ver" -k "$release" --dkmstree "$tree/dkms"
 	--sourcetree "$tree/src" --kernelsourcedir "$kdir")
-"${run[@]}" bash "$tree/bin/dkms" add "${opts[@]}"
-"${run[@]}" bash "$tree/bin/dkms" build "${opts[@]}" || {
+# dkms runs the tree's "make clean": without KARENA_BUILD from our
+# environment, or it would remove this run's own build folder.
+"${run[@]}" env -u KARENA_BUILD bash "$tree/bin/dkms" add "${opts[@]}"
+"${run[@]}" env -u KARENA_BUILD bash "$tree/bin/dkms" build "${opts[@]}" || {
 	cat "$tree/dkms/karena/$ver/build/make.log" 2>/dev/null >&2
 	die "dkms build against the $kernel kernel failed"
 }
